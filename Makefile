@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# kvm-msix: in-kernel MSI-X table emulation for KVM, built out of tree into
+# drop-in kvm.ko, kvm-amd.ko and kvm-intel.ko for a distro kernel.
+#
+#   make               install build dependencies (apt), build the modules,
+#                      the uapi headers, the selftests and the demo VMM
+#   make demo          build everything and run the demo in a VM
+#   make check         build everything and run the whole test suite in a VM,
+#                      plus sparse, W=1 and checkpatch --strict
+#   make install       install the modules into /lib/modules/$(KVER)/updates
+#
+# Packagers: KVER, KDIR (kernel headers/build dir), KSRC_TAR or KSRC (an
+# unpacked, unpatched 6.12.y source tree) select another 6.12.y kernel.
+
+KVER		?= 6.12.117+deb12-amd64
+KDIR		?= /usr/src/linux-headers-$(KVER)
+KSRC_TAR	?= /usr/src/linux-source-6.12.tar.xz
+KSRC		?=
+BUILD		?= $(CURDIR)/build
+
+TREE		:= $(BUILD)/linux
+OVERLAY		:= $(BUILD)/overlay
+KVM_DIR		:= $(TREE)/arch/x86/kvm
+USR		:= $(BUILD)/usr
+SELFTESTS_DIR	:= $(TREE)/tools/testing/selftests/kvm
+MODULES		:= kvm.ko kvm-amd.ko kvm-intel.ko
+SELFTESTS	:= $(patsubst selftests/%.c,%,$(wildcard selftests/x86_64/*.c))
+PATCHES		:= $(sort $(wildcard patches/*.patch))
+
+# Our headers first, then the headers package (as linux-backports does);
+# the Kconfig symbol the patches add is not in the distro's autoconf.h.
+KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
+		   CONFIG_KVM_MSIX_TABLE=y \
+		   NOSTDINC_FLAGS="-I$(OVERLAY)/arch/x86/include -I$(OVERLAY)/include \
+				   -I$(OVERLAY)/include/uapi -DCONFIG_KVM_MSIX_TABLE=1"
+
+Q		:= $(if $(V),,@)
+
+.PHONY: all deps tree modules headers selftests tools demo check check-static \
+	check-vm install clean distclean
+
+all: modules headers selftests tools
+
+deps:
+	$(Q)tools/build/install-deps.sh
+
+$(TREE)/.kvm-msix-prepared: $(PATCHES) tools/build/prepare-tree.sh | deps
+	$(Q)tools/build/prepare-tree.sh unpack $(CURDIR) $(TREE) $(KSRC_TAR) $(KSRC)
+
+tree: $(TREE)/.kvm-msix-prepared
+	$(Q)tools/build/prepare-tree.sh link $(CURDIR) $(TREE) $(OVERLAY)
+
+modules: tree
+	$(Q)$(MAKE) $(KBUILD_ARGS) modules
+	$(Q)mkdir -p $(BUILD)/modules
+	$(Q)cp -p $(addprefix $(KVM_DIR)/,$(MODULES)) $(BUILD)/modules/
+
+$(USR)/include/linux/kvm.h: $(TREE)/.kvm-msix-prepared uapi/linux/kvm_msix.h
+	$(Q)$(MAKE) tree
+	$(Q)$(MAKE) -s -C $(TREE) headers_install INSTALL_HDR_PATH=$(USR)
+	$(Q)touch $@
+
+headers: $(USR)/include/linux/kvm.h
+
+selftests: tree headers
+	$(Q)$(MAKE) -s -C $(SELFTESTS_DIR) EXTRA_CFLAGS=-static \
+		KHDR_INCLUDES="-isystem $(USR)/include" \
+		$(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS))
+	$(Q)mkdir -p $(BUILD)/selftests/x86_64
+	$(Q)cp -p $(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) $(BUILD)/selftests/x86_64/
+
+tools: selftests
+	$(Q)$(MAKE) -s -C tools/demo TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
+
+demo: all
+	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --demo
+
+check: all check-static check-vm
+
+check-static: tree
+	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE) "$(KBUILD_ARGS)"
+
+check-vm: all
+	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --tests
+
+install: modules
+	install -d $(DESTDIR)/lib/modules/$(KVER)/updates/kvm-msix
+	install -m 0644 $(addprefix $(BUILD)/modules/,$(MODULES)) \
+		$(DESTDIR)/lib/modules/$(KVER)/updates/kvm-msix/
+	$(if $(DESTDIR),,depmod -a $(KVER))
+
+clean:
+	$(Q)if [ -d $(KVM_DIR) ]; then $(MAKE) $(KBUILD_ARGS) clean; fi
+	$(Q)rm -rf $(BUILD)/modules $(BUILD)/selftests $(BUILD)/tools $(BUILD)/vm
+
+distclean:
+	rm -rf $(BUILD)
