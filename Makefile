@@ -63,10 +63,14 @@ $(USR)/include/linux/kvm.h: $(TREE)/.kvm-msix-prepared uapi/linux/kvm_msix.h
 
 headers: $(USR)/include/linux/kvm.h
 
+# lib.mk only defaults OUTPUT at MAKELEVEL 0; name it, as a sub-make.
 selftests: tree headers
-	$(Q)$(MAKE) -s -C $(SELFTESTS_DIR) EXTRA_CFLAGS=-static \
-		KHDR_INCLUDES="-isystem $(USR)/include" \
-		$(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS))
+	$(Q)$(MAKE) -s -C $(SELFTESTS_DIR) OUTPUT=$(SELFTESTS_DIR) \
+		EXTRA_CFLAGS=-static KHDR_INCLUDES="-isystem $(USR)/include" \
+		$(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) 2>&1 | \
+		grep -v -e BITS_PER_LONG -e '^ *|' -e 'In file included' \
+			-e '^ *from ' -e 'previous definition' -e '^ *6 | #' || true
+	$(Q)for t in $(SELFTESTS); do test -x $(SELFTESTS_DIR)/$$t || exit 1; done
 	$(Q)mkdir -p $(BUILD)/selftests/x86_64
 	$(Q)cp -p $(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) $(BUILD)/selftests/x86_64/
 

@@ -147,6 +147,15 @@ static int msix_table_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 	return msix_read_user((u8 __user *)t->table + off, len, val);
 }
 
+static void msix_entry_to_exit(struct kvm_vcpu *vcpu,
+			       const struct kvm_msix_entry *e)
+{
+	vcpu->msix_exit.address = (u64)le32_to_cpu(e->addr_hi) << 32 |
+				  le32_to_cpu(e->addr_lo);
+	vcpu->msix_exit.data = le32_to_cpu(e->data);
+	vcpu->msix_exit.vector_ctrl = le32_to_cpu(e->ctrl);
+}
+
 /* Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED. */
 static void msix_report_entry(struct kvm_vcpu *vcpu,
 			      struct kvm_msix_table_dev *t, u32 index,
@@ -154,10 +163,8 @@ static void msix_report_entry(struct kvm_vcpu *vcpu,
 {
 	vcpu->msix_exit.table_id = t->id;
 	vcpu->msix_exit.entry = index;
-	vcpu->msix_exit.address = (u64)le32_to_cpu(e->addr_hi) << 32 |
-				  le32_to_cpu(e->addr_lo);
-	vcpu->msix_exit.data = le32_to_cpu(e->data);
-	vcpu->msix_exit.vector_ctrl = le32_to_cpu(e->ctrl);
+	vcpu->msix_exit.uentry = &t->table[index];
+	msix_entry_to_exit(vcpu, e);
 	kvm_make_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu);
 }
 
@@ -454,6 +461,16 @@ int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 void kvm_msix_prepare_exit(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	struct kvm_msix_entry e;
+
+	/*
+	 * Report what the entry holds now: the rest of a string instruction
+	 * may have changed it through userspace since the write that raised
+	 * the request.  The memory is the VMM's and outlives the table; if it
+	 * is gone, report what the kernel wrote.
+	 */
+	if (!copy_from_user(&e, vcpu->msix_exit.uentry, sizeof(e)))
+		msix_entry_to_exit(vcpu, &e);
 
 	run->exit_reason = KVM_EXIT_MSIX_ENTRY_UPDATED;
 	run->msix_entry_updated.table_id = vcpu->msix_exit.table_id;

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * msix_table_race_test: vCPUs on MSI-X tables that change under them.
+ *
+ * - Two vCPUs hammer the same entry: every address change of each vCPU is
+ *   reported to that vCPU's thread, exactly once.
+ * - vCPUs read and write a table while the VMM removes and redefines it:
+ *   each access is served either in the kernel or as an MMIO exit the VMM
+ *   emulates on the same memory, and the guest always reads what is there.
+ * - The VMM drops every file descriptor while vCPUs are inside the table:
+ *   the VM, tables included, is torn down under them.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "ucall_common.h"
+#include "kselftest_harness.h"
+
+#include "msix_util.h"
+
+#define NR_VCPUS	2
+#define ITERATIONS	1000
+#define CONST_DATA	0x00c0ffee
+#define MAX_CYCLES	1000
+#define MAX_SECONDS	5
+
+static uint64_t table_gpa;
+static volatile uint32_t stop;
+
+/* Each vCPU writes its own addresses into entry 0, ITERATIONS times. */
+static void guest_hammer(uint32_t id)
+{
+	uint32_t i;
+
+	for (i = 0; i < ITERATIONS; i++) {
+		msix_writel(table_gpa + MSIX_CTRL_OFF, MSIX_MASKBIT);
+		msix_writel(table_gpa, 0xfee00000 | id << 16 | i);
+		msix_writel(table_gpa + MSIX_CTRL_OFF, 0);
+		GUEST_ASSERT(msix_readl(table_gpa + MSIX_CTRL_OFF) <= 1);
+	}
+	GUEST_DONE();
+}
+
+struct vcpu_thread {
+	struct kvm_vcpu *vcpu;
+	struct msix_shadow *s;
+	pthread_t thread;
+	uint64_t updated;
+	uint64_t mmio;
+};
+
+static void *run_vcpu(void *arg)
+{
+	struct vcpu_thread *vt = arg;
+	struct msix_exits ex;
+	struct ucall uc;
+
+	TEST_ASSERT_EQ(msix_run(vt->vcpu, vt->s, &ex, &uc), UCALL_DONE);
+	TEST_ASSERT_EQ(ex.unclaimed, 0);
+	vt->updated = ex.updated;
+	vt->mmio = ex.mmio;
+	return NULL;
+}
+
+TEST(two_vcpus_one_entry)
+{
+	struct vcpu_thread vt[NR_VCPUS];
+	struct kvm_vcpu *vcpus[NR_VCPUS];
+	struct msix_shadow s;
+	struct kvm_vm *vm;
+	int i;
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
+	vm = vm_create_with_vcpus(NR_VCPUS, guest_hammer, vcpus);
+	msix_shadow_init(&s, 1, 4, MSIX_TABLE_GPA(0), MSIX_PBA_GPA(0));
+	msix_map(vm, &s);
+	table_gpa = s.table_gpa;
+	sync_global_to_guest(vm, table_gpa);
+	msix_define(vm, &s);
+
+	for (i = 0; i < NR_VCPUS; i++) {
+		vcpu_args_set(vcpus[i], 1, i);
+		vt[i] = (struct vcpu_thread){ .vcpu = vcpus[i], .s = &s };
+		pthread_create(&vt[i].thread, NULL, run_vcpu, &vt[i]);
+	}
+	for (i = 0; i < NR_VCPUS; i++) {
+		pthread_join(vt[i].thread, NULL);
+		/* Every write changes the address: one report each. */
+		TEST_ASSERT(vt[i].updated == ITERATIONS && vt[i].mmio == 0,
+			    "vCPU %d: %lu update exits, %lu mmio exits", i,
+			    vt[i].updated, vt[i].mmio);
+	}
+	TEST_ASSERT_EQ(s.table[0] & 0xfff0ffff, 0xfee00000 | (ITERATIONS - 1));
+	TEST_ASSERT_EQ(s.table[3], 0);
+	kvm_vm_free(vm);
+}
+
+/*
+ * Read this vCPU's constant entry and toggle the mask of another until told
+ * to stop.
+ */
+static void guest_reader(uint32_t id)
+{
+	uint64_t e = table_gpa + id * MSIX_ENTRY_SIZE;
+	uint64_t n = 0;
+
+	while (!stop) {
+		GUEST_ASSERT_EQ(msix_readl(e + 8), CONST_DATA);
+		GUEST_ASSERT_EQ(msix_readq(e), 0xfee00000ull | id << 12);
+		msix_writel(e + 4 * MSIX_ENTRY_SIZE + MSIX_CTRL_OFF, n++ & 1);
+	}
+	GUEST_DONE();
+}
+
+static void *run_reader(void *arg)
+{
+	struct vcpu_thread *vt = arg;
+	struct msix_exits ex;
+	struct ucall uc;
+
+	TEST_ASSERT_EQ(msix_run(vt->vcpu, vt->s, &ex, &uc), UCALL_DONE);
+	TEST_ASSERT_EQ(ex.unclaimed + ex.updated, 0);
+	vt->mmio = ex.mmio;
+	return NULL;
+}
+
+static struct kvm_vm *start_readers(struct vcpu_thread *vt,
+				    struct msix_shadow *s,
+				    void *(*fn)(void *))
+{
+	struct kvm_vcpu *vcpus[NR_VCPUS];
+	struct kvm_vm *vm;
+	int i;
+
+	vm = vm_create_with_vcpus(NR_VCPUS, guest_reader, vcpus);
+	msix_shadow_init(s, 1, 8, MSIX_TABLE_GPA(0), MSIX_PBA_GPA(0));
+	for (i = 0; i < NR_VCPUS; i++) {
+		s->table[i * 4] = 0xfee00000 | i << 12;
+		s->table[i * 4 + 2] = CONST_DATA;
+	}
+	msix_map(vm, s);
+	table_gpa = s->table_gpa;
+	sync_global_to_guest(vm, table_gpa);
+	msix_define(vm, s);
+
+	for (i = 0; i < NR_VCPUS; i++) {
+		vcpu_args_set(vcpus[i], 1, i);
+		vt[i] = (struct vcpu_thread){ .vcpu = vcpus[i], .s = s };
+		pthread_create(&vt[i].thread, NULL, fn, &vt[i]);
+	}
+	return vm;
+}
+
+TEST(remove_redefine_while_running)
+{
+	struct vcpu_thread vt[NR_VCPUS];
+	struct msix_shadow s;
+	struct timespec start, now;
+	struct kvm_vm *vm;
+	uint64_t cycles;
+	int i;
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
+	vm = start_readers(vt, &s, run_reader);
+
+	/* Bounded in time too: emulated hosts are slow and vary. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (cycles = 0; cycles < MAX_CYCLES; cycles++) {
+		msix_remove(vm, 1);
+		usleep(cycles % 3 * 50);
+		msix_define(vm, &s);
+		usleep(cycles % 2 * 50);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec >= MAX_SECONDS)
+			break;
+	}
+	*(volatile uint32_t *)addr_gva2hva(vm, (vm_vaddr_t)&stop) = 1;
+	for (i = 0; i < NR_VCPUS; i++)
+		pthread_join(vt[i].thread, NULL);
+	printf("# %lu remove/define cycles; vCPU mmio exits: %lu, %lu\n",
+	       cycles, vt[0].mmio, vt[1].mmio);
+	TEST_ASSERT(cycles >= 20, "only %lu remove/define cycles", cycles);
+	kvm_vm_free(vm);
+}
+
+/* Like a crashing VMM: run until KVM_RUN fails because the fds are gone. */
+static void *run_until_ebadf(void *arg)
+{
+	struct vcpu_thread *vt = arg;
+	struct kvm_run *run = vt->vcpu->run;
+	int r;
+
+	for (;;) {
+		r = ioctl(vt->vcpu->fd, KVM_RUN, NULL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			TEST_ASSERT_EQ(errno, EBADF);
+			return NULL;
+		}
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			msix_emulate_mmio(vt->s, run);
+			vt->mmio++;
+		}
+	}
+}
+
+static void kick_handler(int sig)
+{
+}
+
+TEST(teardown_while_running)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	struct vcpu_thread vt[NR_VCPUS];
+	struct msix_shadow s;
+	struct kvm_vm *vm;
+	int i, round;
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
+	/* No SA_RESTART: a kick makes KVM_RUN return -EINTR. */
+	sigaction(SIGUSR1, &sa, NULL);
+	for (round = 0; round < 10; round++) {
+		vm = start_readers(vt, &s, run_until_ebadf);
+		usleep(20000);
+		/*
+		 * Close every fd under the running vCPUs; KVM_RUN holds its own
+		 * file reference, so the VM dies when the last one returns.
+		 */
+		for (i = 0; i < NR_VCPUS; i++)
+			close(vt[i].vcpu->fd);
+		close(vm->fd);
+		close(vm->kvm_fd);
+		for (i = 0; i < NR_VCPUS; i++) {
+			while (pthread_tryjoin_np(vt[i].thread, NULL)) {
+				pthread_kill(vt[i].thread, SIGUSR1);
+				usleep(1000);
+			}
+		}
+	}
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,131 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot Debian's linux-image-$KVER under QEMU TCG (-cpu max emulates AMD SVM
+# with NPT), load the project's kvm.ko and kvm-amd.ko in place of the stock
+# ones and run the kselftests (--tests) or the demo (--demo).
+#
+# Fails on any failing test, a hang, or a console that shows BUG:, WARNING:,
+# Oops, a lockdep or a KASAN report.  Prints TAP and a closing line
+# "N passed, N failed, N skipped".
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+KVER=${KVER:-6.12.117+deb12-amd64}
+VM_TIMEOUT=${VM_TIMEOUT:-900}
+VM_MEM=${VM_MEM:-2048}
+VM_SMP=${VM_SMP:-2}
+# Multi-threaded TCG has been seen to hit a spurious int3 while the kernel
+# patches its text (static keys): a TCG artefact, not a kernel bug.
+VM_TCG_THREAD=${VM_TCG_THREAD:-single}
+build=
+mode=tests
+tests=
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) build=$2; shift ;;
+	--demo) mode=demo ;;
+	--tests) mode=tests ;;
+	--only) tests=$2; shift ;;
+	*) echo "usage: $0 --build DIR [--tests [--only 'a b'] | --demo]" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ -n "$build" ] || { echo "$0: --build DIR is required" >&2; exit 2; }
+
+vm=$build/vm
+img=$vm/image
+mkdir -p "$vm"
+
+# Debian's kernel image and its stock modules, unpacked, never installed.
+if [ ! -e "$img/boot/vmlinuz-$KVER" ]; then
+	echo "  FETCH   linux-image-$KVER"
+	rm -rf "$vm/deb" "$img"
+	mkdir -p "$vm/deb"
+	(cd "$vm/deb" && apt-get download -q "linux-image-$KVER" 2>&1 |
+		grep -v '^W: Download is performed unsandboxed' || true)
+	dpkg-deb -x "$vm"/deb/linux-image-*.deb "$img"
+fi
+
+# The initramfs: busybox, the modules, the tests, /init.
+root=$vm/initramfs
+rm -rf "$root"
+mkdir -p "$root"/{bin,modules,tests,tools,proc,sys,dev,tmp}
+cp /bin/busybox "$root/bin/busybox"
+cp "$here/init" "$root/init"
+chmod +x "$root/init"
+
+stock=$img/lib/modules/$KVER/kernel
+xz -dc "$stock/virt/lib/irqbypass.ko.xz" > "$root/modules/irqbypass.ko"
+xz -dc "$stock/drivers/crypto/ccp/ccp.ko.xz" > "$root/modules/ccp.ko"
+for m in kvm kvm-amd; do
+	strip --strip-debug -o "$root/modules/$m.ko" "$build/modules/$m.ko"
+done
+
+if [ -z "$tests" ]; then
+	tests=$(cd "$build/selftests" && find . -type f -perm -u+x | sed 's|^\./||' | sort)
+fi
+for t in $tests; do
+	mkdir -p "$root/tests/$(dirname "$t")"
+	cp "$build/selftests/$t" "$root/tests/$t"
+	echo "$t" >> "$root/tests/list"
+done
+touch "$root/tests/list"
+if [ -d "$build/tools" ]; then
+	cp "$build"/tools/* "$root/tools/" 2>/dev/null || true
+fi
+
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$vm/initramfs.gz"
+
+log=$vm/console-$mode.log
+echo "  QEMU    $KVER, tcg -cpu max, $VM_SMP vCPUs, log in $log"
+rc=0
+timeout --foreground -k 10 "$VM_TIMEOUT" \
+	qemu-system-x86_64 -accel "tcg,thread=$VM_TCG_THREAD" -cpu max -m "$VM_MEM" -smp "$VM_SMP" \
+		-nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$img/boot/vmlinuz-$KVER" -initrd "$vm/initramfs.gz" \
+		-append "console=ttyS0 panic=-1 loglevel=7 kvm_msix.mode=$mode" \
+		< /dev/null > "$log" 2>&1 || rc=$?
+tr -d '\r' < "$log" > "$log.txt"
+
+if [ "$mode" = demo ]; then
+	sed -n '/^# loaded:/,/^# demo exit status/p' "$log.txt"
+	grep -q '^# demo exit status 0$' "$log.txt"
+	exit
+fi
+
+# Echo the TAP stream, then judge it and the rest of the console.
+sed -n '/^TAP version/,/^# vm-tests-done/p' "$log.txt" | grep -v '^# vm-tests-done'
+# Count the kselftest cases inside each program ("# ok N name" once our
+# prefix is added), plus each program that failed without failing a case
+# (a crash, a timeout, an assertion outside any case).
+read -r passed failed skipped programs < <(awk '
+	/^# ok [0-9]+ .*# SKIP/ { s++; next }
+	/^# ok [0-9]+ / { p++; next }
+	/^# not ok [0-9]+ / { f++; casefail = 1; next }
+	/^ok [0-9]+ .*# SKIP/ { s++; n++; casefail = 0; next }
+	/^ok [0-9]+ / { n++; casefail = 0; next }
+	/^not ok [0-9]+ / { if (!casefail) f++; n++; casefail = 0; next }
+	END { print p + 0, f + 0, s + 0, n + 0 }' "$log.txt")
+planned=$(grep -m1 -oE '^1\.\.[0-9]+' "$log.txt" | cut -d. -f3 || true)
+bad=0
+if ! grep -q '^# vm-tests-done' "$log.txt"; then
+	echo "# VM did not finish (qemu exit $rc, timeout ${VM_TIMEOUT}s): hang or crash"
+	bad=1
+fi
+if [ -z "$planned" ] || [ "$programs" -ne "$planned" ]; then
+	echo "# planned ${planned:-no} test programs, saw $programs"
+	bad=1
+fi
+splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|possible circular locking|lockdep|Kernel panic|unreferenced object' "$log.txt" || true)
+if [ -n "$splats" ]; then
+	echo "# kernel console shows a splat:"
+	echo "$splats" | head -20 | sed 's/^/#   /'
+	bad=1
+fi
+if [ "$bad" -ne 0 ]; then
+	failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
