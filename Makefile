@@ -38,7 +38,7 @@ KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
 Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo check check-static \
-	check-vm install clean distclean
+	check-vm kbuild install clean distclean
 
 all: modules headers selftests tools
 
@@ -83,7 +83,12 @@ demo: all
 check: all check-static check-vm
 
 check-static: tree
-	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE) "$(KBUILD_ARGS)"
+	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE)
+
+# Kbuild on the KVM tree with extra arguments, for check-static.sh:
+#   make kbuild KBUILD_EXTRA="C=2 ../../../virt/kvm/msix.o"
+kbuild:
+	$(Q)$(MAKE) $(KBUILD_ARGS) $(KBUILD_EXTRA)
 
 check-vm: all
 	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --tests

@@ -30,7 +30,7 @@
 #define MAX_SECONDS	5
 
 static uint64_t table_gpa;
-static volatile uint32_t stop;
+static uint32_t stop;
 
 /* Each vCPU writes its own addresses into entry 0, ITERATIONS times. */
 static void guest_hammer(uint32_t id)
@@ -109,7 +109,7 @@ static void guest_reader(uint32_t id)
 	uint64_t e = table_gpa + id * MSIX_ENTRY_SIZE;
 	uint64_t n = 0;
 
-	while (!stop) {
+	while (!READ_ONCE(stop)) {
 		GUEST_ASSERT_EQ(msix_readl(e + 8), CONST_DATA);
 		GUEST_ASSERT_EQ(msix_readq(e), 0xfee00000ull | id << 12);
 		msix_writel(e + 4 * MSIX_ENTRY_SIZE + MSIX_CTRL_OFF, n++ & 1);
@@ -179,7 +179,7 @@ TEST(remove_redefine_while_running)
 		if (now.tv_sec - start.tv_sec >= MAX_SECONDS)
 			break;
 	}
-	*(volatile uint32_t *)addr_gva2hva(vm, (vm_vaddr_t)&stop) = 1;
+	WRITE_ONCE(*(uint32_t *)addr_gva2hva(vm, (vm_vaddr_t)&stop), 1);
 	for (i = 0; i < NR_VCPUS; i++)
 		pthread_join(vt[i].thread, NULL);
 	printf("# %lu remove/define cycles; vCPU mmio exits: %lu, %lu\n",

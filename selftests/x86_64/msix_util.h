@@ -198,11 +198,11 @@ static inline uint64_t msix_run(struct kvm_vcpu *vcpu, struct msix_shadow *s,
 #define MSIX_DEFINE_ACCESSORS(sfx, type)					\
 static inline type msix_read##sfx(uint64_t gpa)				\
 {									\
-	return *(volatile type *)gpa;					\
+	return READ_ONCE(*(type *)gpa);					\
 }									\
 static inline void msix_write##sfx(uint64_t gpa, type v)		\
 {									\
-	*(volatile type *)gpa = v;					\
+	WRITE_ONCE(*(type *)gpa, v);					\
 }
 
 MSIX_DEFINE_ACCESSORS(b, uint8_t)
