@@ -80,7 +80,8 @@ tools: selftests
 demo: all
 	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --demo
 
-check: all check-static check-vm
+check: all
+	$(Q)tools/build/check.sh $(CURDIR) $(BUILD)
 
 check-static: tree
 	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE)

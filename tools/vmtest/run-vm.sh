@@ -89,8 +89,15 @@ timeout --foreground -k 10 "$VM_TIMEOUT" \
 		< /dev/null > "$log" 2>&1 || rc=$?
 tr -d '\r' < "$log" > "$log.txt"
 
+splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|possible circular locking|lockdep|Kernel panic|unreferenced object' "$log.txt" || true)
+
 if [ "$mode" = demo ]; then
 	sed -n '/^# loaded:/,/^# demo exit status/p' "$log.txt"
+	if [ -n "$splats" ]; then
+		echo "# kernel console shows a splat:"
+		echo "$splats" | head -20 | sed 's/^/#   /'
+		exit 1
+	fi
 	grep -q '^# demo exit status 0$' "$log.txt"
 	exit
 fi
@@ -118,7 +125,6 @@ if [ -z "$planned" ] || [ "$programs" -ne "$planned" ]; then
 	echo "# planned ${planned:-no} test programs, saw $programs"
 	bad=1
 fi
-splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|possible circular locking|lockdep|Kernel panic|unreferenced object' "$log.txt" || true)
 if [ -n "$splats" ]; then
 	echo "# kernel console shows a splat:"
 	echo "$splats" | head -20 | sed 's/^/#   /'
