@@ -1,0 +1,33 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install, with apt, what building and testing kvm-msix needs on Debian 12.
+# Does nothing when everything is present already.
+set -euo pipefail
+
+KVER=${KVER:-6.12.117+deb12-amd64}
+
+pkgs=(
+	make build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
+	kmod patch rsync python3
+	linux-source-6.12 "linux-headers-$KVER"
+	qemu-system-x86 busybox-static
+	sparse
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+	     grep -q 'install ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "  APT     ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
