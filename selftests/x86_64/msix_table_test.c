@@ -500,6 +500,8 @@ TEST(define_errors)
 	for (i = 0; i < 32; i++) {
 		t = good;
 		t.flags = 1u << i;
+		if (t.flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES)
+			continue;
 		expect_define_error(vm, &t, EINVAL, "flags");
 	}
 	t = good;

@@ -33,7 +33,13 @@
 #define KVM_MSIX_ENTRY_VECTOR_CTRL	0xc
 #define KVM_MSIX_ENTRY_CTRL_MASKBIT	(1U << 0)
 
-/* For KVM_DEFINE_MSIX_TABLE: no flag is defined yet. */
+/*
+ * For KVM_DEFINE_MSIX_TABLE.  KVM_MSIX_TABLE_FLAG_DEFER_UPDATES: changes to
+ * the address or data of a masked entry exit only when the entry is
+ * unmasked, and the unmask takes effect when KVM_RUN is called again.
+ */
+#define KVM_MSIX_TABLE_FLAG_DEFER_UPDATES	(1U << 0)
+
 struct kvm_msix_table {
 	__u32 id;
 	__u32 flags;
@@ -46,7 +52,9 @@ struct kvm_msix_table {
 	__u64 reserved[4];
 };
 
-/* For KVM_SET_MSIX_ENTRY_IRQ */
+/* For KVM_SET_MSIX_ENTRY_IRQ.  With KVM_MSIX_ENTRY_IRQ_UNBIND, gsi must be 0. */
+#define KVM_MSIX_ENTRY_IRQ_UNBIND	(1U << 0)
+
 struct kvm_msix_entry_irq {
 	__u32 table_id;
 	__u32 entry;

@@ -13,16 +13,27 @@
  * to the table.  A write that changes an entry's Message Address or Message
  * Data is stored and then reported with KVM_EXIT_MSIX_ENTRY_UPDATED once the
  * guest instruction has completed, so the VMM can update its routing.
+ *
+ * An entry bound to a GSI (KVM_SET_MSIX_ENTRY_IRQ) gates that GSI: while the
+ * entry is masked (its Mask bit, Function Mask, or MSI-X disabled) an
+ * interrupt sets the entry's Pending bit instead of reaching the guest, and
+ * unmasking delivers it once.  Gate decisions, Vector Control writes and
+ * Pending bits are serialized by the table's mutex: a mask write that has
+ * completed has no delivery decided before it still to come.
  */
 
 #include <linux/kvm_host.h>
 #include <linux/kvm.h>
+#include <linux/kvm_irqfd.h>
 #include <linux/kref.h>
+#include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/xarray.h>
 
 #include <kvm/iodev.h>
 
@@ -40,21 +51,43 @@ struct kvm_msix_table_dev {
 	struct list_head list;
 	struct kvm_io_device table_dev;
 	struct kvm_io_device pba_dev;
-	/* One reference per device registered on the bus. */
+	/* Bus devices (2 once defined) plus interrupt injections in flight. */
 	struct kref ref;
+	/* Devices still on the bus; the table is unlinked when none is left. */
+	int nr_devs;
 	struct kvm *kvm;
 	u32 id;
+	u32 flags;
 	u32 nr_entries;
 	u32 table_len;
 	u32 pba_len;
 	gpa_t table_gpa;
 	gpa_t pba_gpa;
 	struct kvm_msix_entry __user *table;
-	u8 __user *pba;
+	__le64 __user *pba;
+	/*
+	 * Serializes Vector Control writes, gate decisions, Pending bits and
+	 * the fields below.
+	 */
+	struct mutex lock;
 	/* KVM_MSIX_CTRL_*, written by KVM_SET_MSIX_TABLE_CTRL. */
 	u32 ctrl;
+	/* entry -> struct kvm_msix_binding */
+	struct xarray bindings;
+	/* Masked entries whose update is not reported yet (deferred mode). */
+	struct xarray dirty;
+	struct rcu_head rcu;
 };
 
+/* An entry bound to a GSI; in kvm->msix_gsis and in its table's bindings. */
+struct kvm_msix_binding {
+	struct kvm_msix_table_dev *t;
+	u32 entry;
+	u32 gsi;
+	struct rcu_head rcu;
+};
+
+#define KVM_MSIX_VALID_FLAGS	KVM_MSIX_TABLE_FLAG_DEFER_UPDATES
 #define KVM_MSIX_VALID_CTRL	(KVM_MSIX_CTRL_ENABLE | KVM_MSIX_CTRL_FUNCTION_MASK)
 
 static inline struct kvm_msix_table_dev *to_table(struct kvm_io_device *dev)
@@ -168,6 +201,104 @@ static void msix_report_entry(struct kvm_vcpu *vcpu,
 	kvm_make_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu);
 }
 
+static inline bool msix_ctrl_masked(__le32 ctrl)
+{
+	return le32_to_cpu(ctrl) & KVM_MSIX_ENTRY_CTRL_MASKBIT;
+}
+
+static inline bool msix_function_masked(struct kvm_msix_table_dev *t)
+{
+	return (t->ctrl & KVM_MSIX_CTRL_FUNCTION_MASK) ||
+	       !(t->ctrl & KVM_MSIX_CTRL_ENABLE);
+}
+
+/* Deliver through @gsi's routes, as kvm_set_irq() does, bypassing the gate. */
+static int msix_deliver(struct kvm *kvm, u32 gsi)
+{
+	struct kvm_kernel_irq_routing_entry e[KVM_NR_IRQCHIPS];
+	int n, idx, r, ret = -1;
+
+	idx = srcu_read_lock(&kvm->irq_srcu);
+	n = kvm_irq_map_gsi(kvm, e, gsi);
+	srcu_read_unlock(&kvm->irq_srcu, idx);
+
+	while (n--) {
+		r = e[n].set(&e[n], kvm, KVM_USERSPACE_IRQ_SOURCE_ID, 1, false);
+		if (r >= 0)
+			ret = r + (ret < 0 ? 0 : ret);
+	}
+	return ret;
+}
+
+/*
+ * Pending bits: the kernel is their only writer while the VM runs.  Called
+ * with t->lock held, on the VMM's address space.
+ */
+static int msix_pba_update(struct kvm_msix_table_dev *t, u32 index, bool set,
+			   bool *was_set)
+{
+	__le64 __user *p = &t->pba[index / 64];
+	u64 bit = BIT_ULL(index % 64);
+	__le64 v;
+	u64 pba;
+
+	if (get_user(v, p))
+		return -EFAULT;
+	pba = le64_to_cpu(v);
+	*was_set = pba & bit;
+	if (*was_set == set)
+		return 0;
+	pba = set ? pba | bit : pba & ~bit;
+	return put_user(cpu_to_le64(pba), p) ? -EFAULT : 0;
+}
+
+/*
+ * The entry may have just been unmasked, or the function: if it is bound
+ * and its Pending bit is set, deliver once and clear the bit.
+ */
+static void msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
+{
+	struct kvm_msix_binding *b;
+	__le32 ctrl;
+	bool was_set;
+
+	lockdep_assert_held(&t->lock);
+
+	if (msix_function_masked(t))
+		return;
+	b = xa_load(&t->bindings, index);
+	if (!b)
+		return;
+	if (get_user(ctrl, &t->table[index].ctrl) || msix_ctrl_masked(ctrl))
+		return;
+	if (!msix_pba_update(t, index, false, &was_set) && was_set)
+		msix_deliver(t->kvm, b->gsi);
+}
+
+static int msix_store_ctrl(struct kvm_msix_table_dev *t, u32 index,
+			   __le32 ctrl)
+{
+	if (put_user(ctrl, &t->table[index].ctrl))
+		return -EOPNOTSUPP;
+	if (!msix_ctrl_masked(ctrl))
+		msix_deliver_pending(t, index);
+	return 0;
+}
+
+/*
+ * Unmask once userspace has seen the entry's new address and data: report
+ * the entry now, store Vector Control on the next KVM_RUN.
+ */
+static void msix_defer_unmask(struct kvm_vcpu *vcpu,
+			      struct kvm_msix_table_dev *t, u32 index,
+			      const struct kvm_msix_entry *e)
+{
+	xa_erase(&t->dirty, index);
+	msix_report_entry(vcpu, t, index, e);
+	vcpu->msix_exit.pending_ctrl = le32_to_cpu(e->ctrl);
+	vcpu->msix_exit.unmask_pending = true;
+}
+
 static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 			    gpa_t addr, int len, const void *val)
 {
@@ -175,6 +306,8 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 	struct kvm_msix_entry old, new;
 	struct kvm_msix_entry __user *ue;
 	u32 off, index, reg;
+	bool unmasking;
+	int r = -EOPNOTSUPP;
 
 	if (!msix_access_ok(t->table_gpa, t->table_len, addr, len))
 		return -EOPNOTSUPP;
@@ -184,36 +317,75 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 	reg = off % KVM_MSIX_ENTRY_SIZE;
 	ue = &t->table[index];
 
+	mutex_lock(&t->lock);
 	if (copy_from_user(&old, ue, sizeof(old)))
-		return -EOPNOTSUPP;
+		goto out;
 	new = old;
 	memcpy((u8 *)&new + reg, val, len);
+	if (!memcmp(&new, &old, sizeof(new))) {
+		r = 0;
+		goto out;
+	}
+	unmasking = msix_ctrl_masked(old.ctrl) && !msix_ctrl_masked(new.ctrl);
 
 	/*
 	 * Vector Control is stored verbatim, reserved bits included: with TPH
-	 * its upper half carries a steering tag.  It never needs userspace.
+	 * its upper half carries a steering tag.  It needs userspace only to
+	 * unmask an entry whose new address or data userspace has not seen.
 	 */
 	if (new.addr_lo == old.addr_lo && new.addr_hi == old.addr_hi &&
 	    new.data == old.data) {
-		if (new.ctrl == old.ctrl)
-			return 0;
-		return put_user(new.ctrl, &ue->ctrl) ? -EOPNOTSUPP : 0;
+		if (!unmasking || !xa_load(&t->dirty, index)) {
+			r = msix_store_ctrl(t, index, new.ctrl);
+			goto out;
+		}
+		if (!vcpu || kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu))
+			goto out;
+		msix_defer_unmask(vcpu, t, index, &new);
+		r = 0;
+		goto out;
+	}
+
+	/* With deferred updates, a masked entry is reported when unmasked. */
+	if ((t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES) &&
+	    msix_ctrl_masked(new.ctrl) && msix_ctrl_masked(old.ctrl)) {
+		if (xa_is_err(xa_store(&t->dirty, index, xa_mk_value(1),
+				       GFP_KERNEL_ACCOUNT)))
+			goto out;
+		r = msix_write_user((u8 __user *)ue + reg, len, val);
+		goto out;
 	}
 
 	/*
-	 * The address or data changed, which userspace must hear about before
-	 * the guest runs again.  A vCPU reports one entry per exit; should the
+	 * The address or data changed: userspace must hear of it before the
+	 * entry can deliver.  A vCPU reports one entry per exit; should the
 	 * same instruction change a second entry (REP MOVS, a 16 byte store
 	 * split in two), leave that write to userspace as a plain MMIO exit.
 	 */
 	if (!vcpu || kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu))
-		return -EOPNOTSUPP;
+		goto out;
 
-	if (msix_write_user((u8 __user *)ue + reg, len, val))
-		return -EOPNOTSUPP;
-
+	if (new.ctrl == old.ctrl) {
+		if (msix_write_user((u8 __user *)ue + reg, len, val))
+			goto out;
+	} else {
+		/* A QWORD over Data and Vector Control: store Data first. */
+		if (put_user(new.data, &ue->data))
+			goto out;
+		if (unmasking) {
+			msix_defer_unmask(vcpu, t, index, &new);
+			r = 0;
+			goto out;
+		}
+		if (put_user(new.ctrl, &ue->ctrl))
+			goto out;
+	}
+	xa_erase(&t->dirty, index);
 	msix_report_entry(vcpu, t, index, &new);
-	return 0;
+	r = 0;
+out:
+	mutex_unlock(&t->lock);
+	return r;
 }
 
 static int msix_pba_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
@@ -226,7 +398,7 @@ static int msix_pba_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 		return -EOPNOTSUPP;
 
 	off = msix_offset(t->pba_gpa, t->pba_len, addr);
-	return msix_read_user(t->pba + off, len, val);
+	return msix_read_user((u8 __user *)t->pba + off, len, val);
 }
 
 /* The PBA is read-only for software; the spec leaves writes undefined. */
@@ -244,22 +416,47 @@ static void msix_table_release(struct kref *ref)
 	struct kvm_msix_table_dev *t =
 		container_of(ref, struct kvm_msix_table_dev, ref);
 
-	list_del(&t->list);
-	kfree(t);
+	xa_destroy(&t->bindings);
+	xa_destroy(&t->dirty);
+	/* Injections find the table through bindings read under RCU. */
+	kfree_rcu(t, rcu);
+}
+
+/* Give every GSI bound to @t back to plain delivery. */
+static void msix_unbind_all(struct kvm_msix_table_dev *t)
+{
+	struct kvm_msix_binding *b;
+	unsigned long index;
+
+	xa_for_each(&t->bindings, index, b) {
+		xa_erase(&t->kvm->msix_gsis, b->gsi);
+		xa_erase(&t->bindings, index);
+		kfree_rcu(b, rcu);
+	}
 }
 
 /*
  * The bus destroys each device on its own, in address order, when a VM goes
- * away or when shrinking the bus fails; free the table with the last one.
+ * away or when shrinking the bus fails; the table is unlinked with the last
+ * one and freed with its last reference.
  */
+static void msix_dev_destructor(struct kvm_msix_table_dev *t)
+{
+	if (!--t->nr_devs) {
+		list_del(&t->list);
+		msix_unbind_all(t);
+	}
+	kref_put(&t->ref, msix_table_release);
+}
+
 static void msix_table_destructor(struct kvm_io_device *this)
 {
-	kref_put(&to_table(this)->ref, msix_table_release);
+	msix_dev_destructor(to_table(this));
 }
 
 static void msix_pba_destructor(struct kvm_io_device *this)
 {
-	kref_put(&to_pba(this)->ref, msix_table_release);
+	msix_dev_destructor(to_pba(this));
 }
 
 static const struct kvm_io_device_ops msix_table_ops = {
@@ -277,6 +474,7 @@ static const struct kvm_io_device_ops msix_pba_ops = {
 void kvm_msix_init(struct kvm *kvm)
 {
 	INIT_LIST_HEAD(&kvm->msix_tables);
+	xa_init(&kvm->msix_gsis);
 }
 
 static struct kvm_msix_table_dev *msix_find_table(struct kvm *kvm, u32 id)
@@ -308,7 +506,7 @@ static int msix_check_table(const struct kvm_msix_table *table)
 	u32 table_len, pba_len;
 	int i;
 
-	if (table->flags || table->pad)
+	if ((table->flags & ~KVM_MSIX_VALID_FLAGS) || table->pad)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(table->reserved); i++)
 		if (table->reserved[i])
@@ -362,8 +560,12 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	kvm_iodevice_init(&t->table_dev, &msix_table_ops);
 	kvm_iodevice_init(&t->pba_dev, &msix_pba_ops);
 	kref_init(&t->ref);
+	mutex_init(&t->lock);
+	xa_init(&t->bindings);
+	xa_init(&t->dirty);
 	t->kvm = kvm;
 	t->id = table->id;
+	t->flags = table->flags;
 	t->nr_entries = table->nr_entries;
 	t->table_len = table->nr_entries * KVM_MSIX_ENTRY_SIZE;
 	t->pba_len = msix_pba_len(table->nr_entries);
@@ -385,6 +587,7 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 				    t->table_len, &t->table_dev);
 	if (r < 0)
 		goto out_free;
+	t->nr_devs = 1;
 	list_add_tail(&t->list, &kvm->msix_tables);
 
 	r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, t->pba_gpa,
@@ -394,6 +597,7 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 		kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &t->table_dev);
 		goto out_unlock;
 	}
+	t->nr_devs = 2;
 	kref_get(&t->ref);
 
 	mutex_unlock(&kvm->slots_lock);
@@ -406,9 +610,46 @@ out_unlock:
 	return r;
 }
 
+/*
+ * IRQ bypass posts an assigned device's interrupts straight into the guest,
+ * past any mask: re-evaluate posting for @gsi, which kvm-msix never posts
+ * while it is bound (see kvm_arch_update_irqfd_routing()'s callers).
+ */
+static void msix_update_posting(struct kvm *kvm, u32 gsi)
+{
+#if IS_ENABLED(CONFIG_HAVE_KVM_IRQ_BYPASS)
+	struct kvm_kernel_irqfd *irqfd;
+
+	spin_lock_irq(&kvm->irqfds.lock);
+	list_for_each_entry(irqfd, &kvm->irqfds.items, list) {
+		if (irqfd->gsi != gsi || !irqfd->producer)
+			continue;
+		WARN_ON(kvm_arch_update_irqfd_routing(kvm, irqfd->producer->irq,
+						      gsi,
+						      !kvm_msix_gsi_bound(kvm, gsi)));
+	}
+	spin_unlock_irq(&kvm->irqfds.lock);
+#endif
+}
+
+static void msix_unbind(struct kvm_msix_table_dev *t,
+			struct kvm_msix_binding *b)
+{
+	u32 gsi = b->gsi;
+
+	mutex_lock(&t->lock);
+	xa_erase(&t->kvm->msix_gsis, gsi);
+	xa_erase(&t->bindings, b->entry);
+	mutex_unlock(&t->lock);
+	kfree_rcu(b, rcu);
+	msix_update_posting(t->kvm, gsi);
+}
+
 int kvm_vm_ioctl_remove_msix_table(struct kvm *kvm, u32 id)
 {
 	struct kvm_msix_table_dev *t;
+	struct kvm_msix_binding *b;
+	unsigned long index;
 	int r = 0;
 
 	mutex_lock(&kvm->slots_lock);
@@ -418,6 +659,9 @@ int kvm_vm_ioctl_remove_msix_table(struct kvm *kvm, u32 id)
 		r = -ENOENT;
 		goto out;
 	}
+
+	xa_for_each(&t->bindings, index, b)
+		msix_unbind(t, b);
 
 	/*
 	 * Unregistering waits for vCPUs still inside the device (SRCU) and
@@ -433,16 +677,101 @@ out:
 	return r;
 }
 
+/* Only MSI routes can be gated: the entry's message is what they send. */
+static bool msix_gsi_is_msi(struct kvm *kvm, u32 gsi)
+{
+	struct kvm_kernel_irq_routing_entry e[KVM_NR_IRQCHIPS];
+	int n, idx;
+
+	idx = srcu_read_lock(&kvm->irq_srcu);
+	n = kvm_irq_map_gsi(kvm, e, gsi);
+	srcu_read_unlock(&kvm->irq_srcu, idx);
+
+	if (!n)
+		return false;
+	while (n--)
+		if (e[n].type != KVM_IRQ_ROUTING_MSI)
+			return false;
+	return true;
+}
+
+static int msix_bind(struct kvm_msix_table_dev *t, u32 entry, u32 gsi)
+{
+	struct kvm *kvm = t->kvm;
+	struct kvm_msix_binding *b, *old;
+	int r;
+
+	if (!msix_gsi_is_msi(kvm, gsi))
+		return -EINVAL;
+
+	old = xa_load(&kvm->msix_gsis, gsi);
+	if (old)
+		return old->t == t && old->entry == entry ? 0 : -EBUSY;
+
+	b = kzalloc(sizeof(*b), GFP_KERNEL_ACCOUNT);
+	if (!b)
+		return -ENOMEM;
+	b->t = t;
+	b->entry = entry;
+	b->gsi = gsi;
+
+	/* Rebinding an entry moves it to the new GSI. */
+	old = xa_load(&t->bindings, entry);
+	if (old)
+		msix_unbind(t, old);
+
+	mutex_lock(&t->lock);
+	r = xa_err(xa_store(&t->bindings, entry, b, GFP_KERNEL_ACCOUNT));
+	if (!r) {
+		r = xa_insert(&kvm->msix_gsis, gsi, b, GFP_KERNEL_ACCOUNT);
+		if (r)
+			xa_erase(&t->bindings, entry);
+	}
+	mutex_unlock(&t->lock);
+	if (r) {
+		kfree(b);
+		return r;
+	}
+	msix_update_posting(kvm, gsi);
+	return 0;
+}
+
 int kvm_vm_ioctl_set_msix_entry_irq(struct kvm *kvm,
 				    struct kvm_msix_entry_irq *irq)
 {
-	return -EOPNOTSUPP;
+	struct kvm_msix_table_dev *t;
+	struct kvm_msix_binding *b;
+	int r;
+
+	if (irq->flags & ~KVM_MSIX_ENTRY_IRQ_UNBIND)
+		return -EINVAL;
+	if ((irq->flags & KVM_MSIX_ENTRY_IRQ_UNBIND) && irq->gsi)
+		return -EINVAL;
+
+	mutex_lock(&kvm->slots_lock);
+	t = msix_find_table(kvm, irq->table_id);
+	if (!t) {
+		r = -ENOENT;
+	} else if (irq->entry >= t->nr_entries) {
+		r = -EINVAL;
+	} else if (irq->flags & KVM_MSIX_ENTRY_IRQ_UNBIND) {
+		b = xa_load(&t->bindings, irq->entry);
+		if (b)
+			msix_unbind(t, b);
+		r = b ? 0 : -ENOENT;
+	} else {
+		r = msix_bind(t, irq->entry, irq->gsi);
+	}
+	mutex_unlock(&kvm->slots_lock);
+	return r;
 }
 
 int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 				     struct kvm_msix_table_ctrl *ctrl)
 {
 	struct kvm_msix_table_dev *t;
+	struct kvm_msix_binding *b;
+	unsigned long index;
 	int r = 0;
 
 	if (ctrl->flags & ~KVM_MSIX_VALID_CTRL)
@@ -450,12 +779,120 @@ int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 
 	mutex_lock(&kvm->slots_lock);
 	t = msix_find_table(kvm, ctrl->id);
-	if (t)
-		WRITE_ONCE(t->ctrl, ctrl->flags);
-	else
+	if (!t) {
 		r = -ENOENT;
+		goto out;
+	}
+
+	/*
+	 * Clearing Function Mask or setting Enable releases what the entries
+	 * held.  Rescan every time: a VMM that emulated a Vector Control
+	 * write in userspace calls this to have the kernel see the unmask.
+	 */
+	mutex_lock(&t->lock);
+	t->ctrl = ctrl->flags;
+	xa_for_each(&t->bindings, index, b)
+		msix_deliver_pending(t, index);
+	mutex_unlock(&t->lock);
+out:
 	mutex_unlock(&kvm->slots_lock);
 	return r;
+}
+
+/*
+ * The table is the VMM's memory.  irqfd injection runs in a kworker: lend
+ * it the VMM's address space, as async page faults do.  Returns 1 if it
+ * did, 0 if current already runs on it, < 0 if the memory is unreachable.
+ */
+static int msix_use_mm(struct kvm *kvm)
+{
+	if (current->mm == kvm->mm)
+		return 0;
+	if (current->mm || !(current->flags & PF_KTHREAD))
+		return -EFAULT;
+	if (!mmget_not_zero(kvm->mm))
+		return -EFAULT;
+	kthread_use_mm(kvm->mm);
+	return 1;
+}
+
+static void msix_unuse_mm(struct kvm *kvm, int used)
+{
+	if (used > 0) {
+		kthread_unuse_mm(kvm->mm);
+		mmput(kvm->mm);
+	}
+}
+
+/* Deliver, or hold as pending while the entry is masked.  t->lock held. */
+static int msix_gate(struct kvm_msix_table_dev *t, u32 index, u32 gsi)
+{
+	__le32 ctrl;
+	bool was_set;
+
+	/*
+	 * Should the memory be gone, deliver: losing an interrupt is worse
+	 * than delivering one the guest masked.
+	 */
+	if (get_user(ctrl, &t->table[index].ctrl))
+		return msix_deliver(t->kvm, gsi);
+	if (!msix_ctrl_masked(ctrl) && !msix_function_masked(t))
+		return msix_deliver(t->kvm, gsi);
+	if (msix_pba_update(t, index, true, &was_set))
+		return msix_deliver(t->kvm, gsi);
+	return 0;
+}
+
+/* kvm_set_irq() of a GSI that is bound to an entry. */
+int kvm_msix_set_irq(struct kvm *kvm, u32 gsi)
+{
+	struct kvm_msix_table_dev *t = NULL;
+	struct kvm_msix_binding *b;
+	u32 index = 0;
+	int used, r;
+
+	rcu_read_lock();
+	b = xa_load(&kvm->msix_gsis, gsi);
+	if (b && kref_get_unless_zero(&b->t->ref)) {
+		t = b->t;
+		index = b->entry;
+	}
+	rcu_read_unlock();
+	if (!t)
+		return msix_deliver(kvm, gsi);
+
+	used = msix_use_mm(kvm);
+	mutex_lock(&t->lock);
+	/* Unbound while this waited for the lock: plain delivery. */
+	b = xa_load(&t->bindings, index);
+	if (used < 0 || !b || b->gsi != gsi)
+		r = msix_deliver(kvm, gsi);
+	else
+		r = msix_gate(t, index, gsi);
+	mutex_unlock(&t->lock);
+	msix_unuse_mm(kvm, used);
+
+	kref_put(&t->ref, msix_table_release);
+	return r;
+}
+
+/* On KVM_RUN after an exit that deferred an unmask. */
+void kvm_msix_complete_unmask(struct kvm_vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_msix_table_dev *t;
+	u32 index = vcpu->msix_exit.entry;
+
+	vcpu->msix_exit.unmask_pending = false;
+
+	mutex_lock(&kvm->slots_lock);
+	t = msix_find_table(kvm, vcpu->msix_exit.table_id);
+	if (t && index < t->nr_entries) {
+		mutex_lock(&t->lock);
+		msix_store_ctrl(t, index, cpu_to_le32(vcpu->msix_exit.pending_ctrl));
+		mutex_unlock(&t->lock);
+	}
+	mutex_unlock(&kvm->slots_lock);
 }
 
 void kvm_msix_prepare_exit(struct kvm_vcpu *vcpu)
@@ -467,10 +904,13 @@ void kvm_msix_prepare_exit(struct kvm_vcpu *vcpu)
 	 * Report what the entry holds now: the rest of a string instruction
 	 * may have changed it through userspace since the write that raised
 	 * the request.  The memory is the VMM's and outlives the table; if it
-	 * is gone, report what the kernel wrote.
+	 * is gone, report what the kernel wrote.  A deferred unmask is not in
+	 * memory yet: report the Vector Control it will store.
 	 */
 	if (!copy_from_user(&e, vcpu->msix_exit.uentry, sizeof(e)))
 		msix_entry_to_exit(vcpu, &e);
+	if (vcpu->msix_exit.unmask_pending)
+		vcpu->msix_exit.vector_ctrl = vcpu->msix_exit.pending_ctrl;
 
 	run->exit_reason = KVM_EXIT_MSIX_ENTRY_UPDATED;
 	run->msix_entry_updated.table_id = vcpu->msix_exit.table_id;
