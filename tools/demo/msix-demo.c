@@ -71,7 +71,7 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static void run_guest(bool in_kernel, struct phase ph[3])
+static void run_guest(bool in_kernel, uint32_t flags, struct phase ph[3])
 {
 	struct kvm_vcpu *vcpu;
 	struct msix_shadow s;
@@ -87,8 +87,12 @@ static void run_guest(bool in_kernel, struct phase ph[3])
 	msix_map(vm, &s);
 	table_gpa = s.table_gpa;
 	sync_global_to_guest(vm, table_gpa);
-	if (in_kernel)
-		msix_define(vm, &s);
+	if (in_kernel) {
+		struct kvm_msix_table t = msix_table_of(&s);
+
+		t.flags = flags;
+		vm_ioctl(vm, KVM_DEFINE_MSIX_TABLE, &t);
+	}
 
 	for (i = 0; i < 3; i++) {
 		t = now_ms();
@@ -107,37 +111,43 @@ static void run_guest(bool in_kernel, struct phase ph[3])
 	kvm_vm_free(vm);
 }
 
-static void row(const char *what, const struct phase *k, const struct phase *u)
+static void row(const char *what, const struct phase *k, const struct phase *d,
+		const struct phase *u)
 {
-	printf("%-44s %8lu %8lu   %10lu\n", what,
-	       k->ex.mmio + k->ex.updated, k->ex.updated,
-	       u->ex.mmio + u->ex.updated);
+	printf("%-42s %9lu %9lu %10lu\n", what, k->ex.mmio + k->ex.updated,
+	       d->ex.mmio + d->ex.updated, u->ex.mmio + u->ex.updated);
 }
 
 int main(void)
 {
-	struct phase k[3], u[3];
+	struct phase k[3], d[3], u[3];
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
 
-	run_guest(true, k);
-	run_guest(false, u);
+	run_guest(true, 0, k);
+	run_guest(true, KVM_MSIX_TABLE_FLAG_DEFER_UPDATES, d);
+	run_guest(false, 0, u);
 
 	printf("kvm-msix demo: exits to the VMM for the same guest\n\n");
-	printf("%-44s %8s %8s   %10s\n", "", "in-kernel", "(update)",
+	printf("%-42s %9s %9s %10s\n", "", "in-kernel", "deferred",
 	       "userspace");
-	row("10,000 mask+read-back+unmask of a vector", &k[0], &u[0]);
-	row("Linux reprogram, new address low + data", &k[1], &u[1]);
-	row("Linux reprogram, address low+high + data", &k[2], &u[2]);
-	printf("\n%-44s %8.1f %8s   %10.1f\n", "time for the 10,000 toggles (ms)",
-	       k[0].ms, "", u[0].ms);
-	printf("(indicative only: tools/bench measures ratios properly)\n");
+	row("10,000 mask+read-back+unmask of a vector", &k[0], &d[0], &u[0]);
+	row("Linux reprogram, new address low + data", &k[1], &d[1], &u[1]);
+	row("Linux reprogram, address low+high + data", &k[2], &d[2], &u[2]);
+	printf("\n%-42s %9.1f %9.1f %10.1f\n", "time for the 10,000 toggles (ms)",
+	       k[0].ms, d[0].ms, u[0].ms);
+	printf("(\"deferred\": KVM_MSIX_TABLE_FLAG_DEFER_UPDATES; times are\n"
+	       " indicative only, under nested TCG)\n");
 
 	/* The demo's claims, checked. */
 	TEST_ASSERT_EQ(k[0].ex.mmio + k[0].ex.updated, 0);
+	TEST_ASSERT_EQ(d[0].ex.mmio + d[0].ex.updated, 0);
 	TEST_ASSERT_EQ(u[0].ex.mmio, 3 * TOGGLES);
 	TEST_ASSERT_EQ(k[1].ex.updated, 2);
 	TEST_ASSERT_EQ(k[2].ex.updated, 3);
+	TEST_ASSERT_EQ(d[1].ex.updated, 1);
+	TEST_ASSERT_EQ(d[2].ex.updated, 1);
 	TEST_ASSERT_EQ(u[1].ex.mmio, 6);
+	TEST_ASSERT_EQ(u[2].ex.mmio, 6);
 	return 0;
 }
