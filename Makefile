@@ -6,6 +6,7 @@
 #   make               install build dependencies (apt), build the modules,
 #                      the uapi headers, the selftests and the demo VMM
 #   make demo          build everything and run the demo in a VM
+#   make bench         build everything and run msix-bench in a VM
 #   make check         build everything and run the whole test suite in a VM,
 #                      plus sparse, W=1 and checkpatch --strict
 #   make install       install the modules into /lib/modules/$(KVER)/updates
@@ -37,7 +38,7 @@ KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
 
 Q		:= $(if $(V),,@)
 
-.PHONY: all deps tree modules headers selftests tools demo check check-static \
+.PHONY: all deps tree modules headers selftests tools demo bench check check-static \
 	check-vm kbuild install clean distclean
 
 all: modules headers selftests tools
@@ -75,10 +76,15 @@ selftests: tree headers
 	$(Q)cp -p $(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) $(BUILD)/selftests/x86_64/
 
 tools: selftests
-	$(Q)$(MAKE) -s -C tools/demo TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
+	$(Q)$(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
 
 demo: all
 	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --demo
+
+# The benchmark, in the test VM; results and plot in build/bench/.
+bench: all
+	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --bench
+	$(Q)tools/bench/plot.sh $(BUILD)/vm/console-bench.log $(BUILD)/bench
 
 check: all
 	$(Q)tools/build/check.sh $(CURDIR) $(BUILD)

@@ -21,14 +21,17 @@ VM_TCG_THREAD=${VM_TCG_THREAD:-single}
 build=
 mode=tests
 tests=
+args=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift ;;
 	--demo) mode=demo ;;
+	--bench) mode=bench ;;
 	--tests) mode=tests ;;
 	--only) tests=$2; shift ;;
-	*) echo "usage: $0 --build DIR [--tests [--only 'a b'] | --demo]" >&2; exit 2 ;;
+	--args) args=$2; shift ;;
+	*) echo "usage: $0 --build DIR [--tests [--only 'a b'] | --demo | --bench]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -85,20 +88,20 @@ timeout --foreground -k 10 "$VM_TIMEOUT" \
 	qemu-system-x86_64 -accel "tcg,thread=$VM_TCG_THREAD" -cpu max -m "$VM_MEM" -smp "$VM_SMP" \
 		-nographic -no-reboot -nodefaults -serial stdio \
 		-kernel "$img/boot/vmlinuz-$KVER" -initrd "$vm/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=7 kvm_msix.mode=$mode" \
+		-append "console=ttyS0 panic=-1 loglevel=7 kvm_msix.mode=$mode${args:+ kvm_msix.args=$args}" \
 		< /dev/null > "$log" 2>&1 || rc=$?
 tr -d '\r' < "$log" > "$log.txt"
 
 splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|possible circular locking|lockdep|Kernel panic|unreferenced object' "$log.txt" || true)
 
-if [ "$mode" = demo ]; then
-	sed -n '/^# loaded:/,/^# demo exit status/p' "$log.txt"
+if [ "$mode" != tests ]; then
+	sed -n "/^# loaded:/,/^# $mode exit status/p" "$log.txt"
 	if [ -n "$splats" ]; then
 		echo "# kernel console shows a splat:"
 		echo "$splats" | head -20 | sed 's/^/#   /'
 		exit 1
 	fi
-	grep -q '^# demo exit status 0$' "$log.txt"
+	grep -q "^# $mode exit status 0\$" "$log.txt"
 	exit
 fi
 
