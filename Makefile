@@ -9,6 +9,8 @@
 #   make bench         build everything and run msix-bench in a VM
 #   make check         build everything and run the whole test suite in a VM,
 #                      plus sparse, W=1 and checkpatch --strict
+#   make check-debug   the kselftests on a debug kernel (KASAN, lockdep,
+#                      UBSAN, KMEMLEAK) built with the device in tree
 #   make install       install the modules into /lib/modules/$(KVER)/updates
 #
 # Packagers: KVER, KDIR (kernel headers/build dir), KSRC_TAR or KSRC (an
@@ -39,7 +41,7 @@ KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
 Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
-	check-vm kbuild install clean distclean
+	check-vm check-debug kbuild install clean distclean
 
 all: modules headers selftests tools
 
@@ -99,6 +101,13 @@ kbuild:
 
 check-vm: all
 	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --tests
+
+# The kselftests on a KASAN + lockdep + UBSAN + KMEMLEAK kernel with the
+# device built in (patches/ applied in tree), under single-threaded TCG.
+check-debug: all
+	$(Q)tools/debug/build-kernel.sh $(CURDIR) $(BUILD)/debug $(KSRC_TAR)
+	$(Q)VM_TIMEOUT=$${VM_TIMEOUT:-2400} tools/vmtest/run-vm.sh --build $(BUILD) \
+		--tests --kernel $(BUILD)/debug/bzImage
 
 install: modules
 	install -d $(DESTDIR)/lib/modules/$(KVER)/updates/kvm-msix

@@ -12,7 +12,7 @@ pkgs=(
 	kmod patch rsync python3
 	linux-source-6.12 "linux-headers-$KVER"
 	qemu-system-x86 busybox-static
-	sparse gnuplot-nox
+	sparse gnuplot-nox ccache
 )
 
 missing=()

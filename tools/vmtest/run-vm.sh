@@ -22,6 +22,7 @@ build=
 mode=tests
 tests=
 args=
+kernel=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -31,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--tests) mode=tests ;;
 	--only) tests=$2; shift ;;
 	--args) args=$2; shift ;;
+	--kernel) kernel=$2; shift ;;
 	*) echo "usage: $0 --build DIR [--tests [--only 'a b'] | --demo | --bench]" >&2; exit 2 ;;
 	esac
 	shift
@@ -59,12 +61,17 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$here/init" "$root/init"
 chmod +x "$root/init"
 
-stock=$img/lib/modules/$KVER/kernel
-xz -dc "$stock/virt/lib/irqbypass.ko.xz" > "$root/modules/irqbypass.ko"
-xz -dc "$stock/drivers/crypto/ccp/ccp.ko.xz" > "$root/modules/ccp.ko"
-for m in kvm kvm-amd; do
-	strip --strip-debug -o "$root/modules/$m.ko" "$build/modules/$m.ko"
-done
+kernel_tag=-custom
+if [ -z "$kernel" ]; then
+	kernel_tag=
+	kernel=$img/boot/vmlinuz-$KVER
+	stock=$img/lib/modules/$KVER/kernel
+	xz -dc "$stock/virt/lib/irqbypass.ko.xz" > "$root/modules/irqbypass.ko"
+	xz -dc "$stock/drivers/crypto/ccp/ccp.ko.xz" > "$root/modules/ccp.ko"
+	for m in kvm kvm-amd; do
+		strip --strip-debug -o "$root/modules/$m.ko" "$build/modules/$m.ko"
+	done
+fi
 
 if [ -z "$tests" ]; then
 	tests=$(cd "$build/selftests" && find . -type f -perm -u+x | sed 's|^\./||' | sort)
@@ -81,13 +88,13 @@ fi
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$vm/initramfs.gz"
 
-log=$vm/console-$mode.log
-echo "  QEMU    $KVER, tcg -cpu max, $VM_SMP vCPUs, log in $log"
+log=$vm/console-$mode${kernel_tag:-}.log
+echo "  QEMU    ${kernel##*/}, tcg -cpu max, $VM_SMP vCPUs, log in $log"
 rc=0
 timeout --foreground -k 10 "$VM_TIMEOUT" \
 	qemu-system-x86_64 -accel "tcg,thread=$VM_TCG_THREAD" -cpu max -m "$VM_MEM" -smp "$VM_SMP" \
 		-nographic -no-reboot -nodefaults -serial stdio \
-		-kernel "$img/boot/vmlinuz-$KVER" -initrd "$vm/initramfs.gz" \
+		-kernel "$kernel" -initrd "$vm/initramfs.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=7 kvm_msix.mode=$mode${args:+ kvm_msix.args=$args}" \
 		< /dev/null > "$log" 2>&1 || rc=$?
 tr -d '\r' < "$log" > "$log.txt"

@@ -422,17 +422,22 @@ static void msix_table_release(struct kref *ref)
 	kfree_rcu(t, rcu);
 }
 
-/* Give every GSI bound to @t back to plain delivery. */
+/*
+ * Give every GSI bound to @t back to plain delivery.  Under t->lock: a gate
+ * holding the lock uses its binding without RCU protection.
+ */
 static void msix_unbind_all(struct kvm_msix_table_dev *t)
 {
 	struct kvm_msix_binding *b;
 	unsigned long index;
 
+	mutex_lock(&t->lock);
 	xa_for_each(&t->bindings, index, b) {
 		xa_erase(&t->kvm->msix_gsis, b->gsi);
 		xa_erase(&t->bindings, index);
 		kfree_rcu(b, rcu);
 	}
+	mutex_unlock(&t->lock);
 }
 
 /*
@@ -883,6 +888,12 @@ void kvm_msix_complete_unmask(struct kvm_vcpu *vcpu)
 	struct kvm_msix_table_dev *t;
 	u32 index = vcpu->msix_exit.entry;
 
+	/*
+	 * Another exit (an MMIO exit for the rest of the same instruction)
+	 * came first: userspace has not seen the entry yet.
+	 */
+	if (kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu))
+		return;
 	vcpu->msix_exit.unmask_pending = false;
 
 	mutex_lock(&kvm->slots_lock);

@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * msix_ioctl_fuzz_test: random and boundary input for every kvm-msix ioctl,
+ * in random order, while vCPUs hammer the guest-physical window the tables
+ * come and go in and host threads fire irqfds and rewrite the routes; the
+ * VM is torn down in the middle of it at the end.
+ *
+ * Every call must return 0 or fail with one of the errnos the ABI documents
+ * for it; the kernel must stay clean (the test runner scans the console for
+ * splats, and a debug kernel adds KASAN, lockdep and kmemleak).  The seed is
+ * printed; MSIX_FUZZ_SEED and MSIX_FUZZ_ITERATIONS override it and the
+ * iteration count.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+#include "processor.h"
+#include "ucall_common.h"
+#include "kselftest_harness.h"
+
+#include "msix_util.h"
+
+#define NR_VCPUS	2
+#define NR_GSIS		8
+#define GSI_BASE	32
+#define WINDOW		(4 * 0x100000ull)	/* tables 0-3 of MSIX_TABLE_GPA() */
+
+static uint32_t stop;
+static uint64_t guest_seed;
+
+/* Random accesses, of every width and alignment, all over the window. */
+static void guest_hammer(uint32_t id)
+{
+	uint64_t x = guest_seed + id, gpa;
+
+	while (!READ_ONCE(stop)) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		gpa = MSIX_GPA_BASE + (x >> 20) % WINDOW;
+		switch ((x >> 8) % 6) {
+		case 0:
+			(void)msix_readl(gpa & ~3ull);
+			break;
+		case 1:
+			(void)msix_readq(gpa & ~7ull);
+			break;
+		case 2:
+			msix_writel(gpa & ~3ull, x >> 32);
+			break;
+		case 3:
+			msix_writeq(gpa & ~7ull, x);
+			break;
+		case 4:
+			msix_writeb(gpa, x);
+			break;
+		default:
+			(void)msix_readw(gpa & ~1ull);
+			break;
+		}
+	}
+	GUEST_DONE();
+}
+
+struct fuzz {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpus[NR_VCPUS];
+	pthread_t threads[NR_VCPUS + 1];
+	unsigned int seed;
+	int efd[NR_GSIS];
+	uint64_t calls[4], ok[4];
+	/* VMM memory to point tables at: good, read-only and unmapped. */
+	uint8_t *mem, *ro, *gone;
+};
+
+static void *run_vcpu(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+
+	for (;;) {
+		vcpu_run(vcpu);
+		if (run->exit_reason == KVM_EXIT_MMIO) {
+			if (!run->mmio.is_write)
+				memset(run->mmio.data, 0xff, run->mmio.len);
+			continue;
+		}
+		if (run->exit_reason == KVM_EXIT_MSIX_ENTRY_UPDATED)
+			continue;
+		TEST_ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_DONE);
+		return NULL;
+	}
+}
+
+static void *fire_irqs(void *arg)
+{
+	struct fuzz *f = arg;
+	unsigned int seed = f->seed ^ 0x5eed;
+	uint64_t one = 1;
+
+	while (!READ_ONCE(stop)) {
+		TEST_ASSERT_EQ(write(f->efd[rand_r(&seed) % NR_GSIS], &one, 8), 8);
+		usleep(rand_r(&seed) % 100);
+	}
+	return NULL;
+}
+
+static uint32_t pick32(unsigned int *seed, const uint32_t *set, int n)
+{
+	return rand_r(seed) % 4 ? set[rand_r(seed) % n] :
+	       (uint32_t)rand_r(seed) << 16 ^ rand_r(seed);
+}
+
+static uint64_t pick_gpa(unsigned int *seed)
+{
+	static const uint64_t odd[] = {
+		0, 4, 1, ~0ull, ~7ull, -4096ull, 1ull << 52, 0xfee00000,
+	};
+
+	if (rand_r(seed) % 8)
+		return MSIX_GPA_BASE + (rand_r(seed) % (WINDOW / 8)) * 8;
+	return odd[rand_r(seed) % ARRAY_SIZE(odd)];
+}
+
+static uint64_t pick_uaddr(struct fuzz *f, unsigned int *seed)
+{
+	switch (rand_r(seed) % 10) {
+	case 0:
+		return (uint64_t)f->ro;
+	case 1:
+		return (uint64_t)f->gone;
+	case 2:
+		return 0;
+	case 3:
+		return 0xffff800000000000ull;
+	case 4:
+		return (uint64_t)f->mem + 1 + rand_r(seed) % 7;
+	default:
+		/* Tables may share memory; the ABI does not forbid it. */
+		return (uint64_t)f->mem + (rand_r(seed) % 8) * 4096;
+	}
+}
+
+static void check(struct fuzz *f, int which, int r, const int *allowed,
+		  int n, const char *what)
+{
+	int i;
+
+	f->calls[which]++;
+	if (!r) {
+		f->ok[which]++;
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (errno == allowed[i])
+			return;
+	TEST_FAIL("%s returned %d, errno %d (%s): not in the ABI", what, r,
+		  errno, strerror(errno));
+}
+
+static void fuzz_define(struct fuzz *f, unsigned int *seed)
+{
+	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
+	static const uint32_t nrs[] = { 0, 1, 2, 63, 64, 65, 2047, 2048, 2049, ~0u };
+	static const int allowed[] = { EINVAL, EEXIST, EFAULT, ENOSPC, ENOMEM };
+	struct kvm_msix_table t = {
+		.id = pick32(seed, ids, ARRAY_SIZE(ids)),
+		.nr_entries = pick32(seed, nrs, ARRAY_SIZE(nrs)),
+		.table_gpa = pick_gpa(seed),
+		.pba_gpa = pick_gpa(seed),
+		.table_uaddr = pick_uaddr(f, seed),
+		.pba_uaddr = pick_uaddr(f, seed),
+	};
+
+	if (!(rand_r(seed) % 8))
+		t.flags = 1u << (rand_r(seed) % 32);
+	else if (rand_r(seed) % 2)
+		t.flags = KVM_MSIX_TABLE_FLAG_DEFER_UPDATES;
+	if (!(rand_r(seed) % 16))
+		t.pad = rand_r(seed);
+	if (!(rand_r(seed) % 16))
+		t.reserved[rand_r(seed) % 4] = rand_r(seed) | 1;
+	check(f, 0, __vm_ioctl(f->vm, KVM_DEFINE_MSIX_TABLE, &t), allowed,
+	      ARRAY_SIZE(allowed), "KVM_DEFINE_MSIX_TABLE");
+}
+
+static void fuzz_remove(struct fuzz *f, unsigned int *seed)
+{
+	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
+	static const int allowed[] = { ENOENT };
+	uint32_t id = pick32(seed, ids, ARRAY_SIZE(ids));
+
+	check(f, 1, __vm_ioctl(f->vm, KVM_REMOVE_MSIX_TABLE, &id), allowed,
+	      ARRAY_SIZE(allowed), "KVM_REMOVE_MSIX_TABLE");
+}
+
+static void fuzz_bind(struct fuzz *f, unsigned int *seed)
+{
+	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
+	static const uint32_t entries[] = { 0, 1, 2, 63, 64, 2047, 2048, ~0u };
+	static const uint32_t gsis[] = {
+		GSI_BASE, GSI_BASE + 1, GSI_BASE + 2, GSI_BASE + 7, 0, 5, 1000, ~0u,
+	};
+	static const int allowed[] = { ENOENT, EINVAL, EBUSY, ENOMEM };
+	struct kvm_msix_entry_irq b = {
+		.table_id = pick32(seed, ids, ARRAY_SIZE(ids)),
+		.entry = pick32(seed, entries, ARRAY_SIZE(entries)),
+		.gsi = pick32(seed, gsis, ARRAY_SIZE(gsis)),
+	};
+
+	if (!(rand_r(seed) % 3)) {
+		b.flags = KVM_MSIX_ENTRY_IRQ_UNBIND;
+		if (rand_r(seed) % 4)
+			b.gsi = 0;
+	} else if (!(rand_r(seed) % 8)) {
+		b.flags = 1u << (rand_r(seed) % 32);
+	}
+	check(f, 2, __vm_ioctl(f->vm, KVM_SET_MSIX_ENTRY_IRQ, &b), allowed,
+	      ARRAY_SIZE(allowed), "KVM_SET_MSIX_ENTRY_IRQ");
+}
+
+static void fuzz_ctrl(struct fuzz *f, unsigned int *seed)
+{
+	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
+	static const uint32_t flags[] = { 0, 1, 2, 3 };
+	static const int allowed[] = { ENOENT, EINVAL };
+	struct kvm_msix_table_ctrl c = {
+		.id = pick32(seed, ids, ARRAY_SIZE(ids)),
+		.flags = pick32(seed, flags, ARRAY_SIZE(flags)),
+	};
+
+	check(f, 3, __vm_ioctl(f->vm, KVM_SET_MSIX_TABLE_CTRL, &c), allowed,
+	      ARRAY_SIZE(allowed), "KVM_SET_MSIX_TABLE_CTRL");
+}
+
+/* Routes change under the bindings: MSI, irqchip, or gone. */
+static void fuzz_routes(struct fuzz *f, unsigned int *seed)
+{
+	struct {
+		struct kvm_irq_routing r;
+		struct kvm_irq_routing_entry e[NR_GSIS];
+	} rt = {};
+	int i, n = 0;
+
+	for (i = 0; i < NR_GSIS; i++) {
+		int kind = rand_r(seed) % 4;
+
+		if (!kind)
+			continue;
+		rt.e[n].gsi = GSI_BASE + i;
+		if (kind == 1) {
+			rt.e[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+			rt.e[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+			rt.e[n].u.irqchip.pin = i;
+		} else {
+			rt.e[n].type = KVM_IRQ_ROUTING_MSI;
+			rt.e[n].u.msi.address_lo = 0xfee00000 | (i % NR_VCPUS) << 12;
+			rt.e[n].u.msi.data = 0x40 + i;
+		}
+		n++;
+	}
+	rt.r.nr = n;
+	vm_ioctl(f->vm, KVM_SET_GSI_ROUTING, &rt.r);
+}
+
+static void fuzz_once(struct fuzz *f, unsigned int seed, uint64_t iterations)
+{
+	struct kvm_irqfd irqfd = {};
+	uint64_t i;
+	int v;
+
+	f->seed = seed;
+	f->vm = vm_create_with_vcpus(NR_VCPUS, guest_hammer, f->vcpus);
+	virt_map(f->vm, MSIX_GPA_BASE, MSIX_GPA_BASE, WINDOW / 4096);
+	guest_seed = seed;
+	sync_global_to_guest(f->vm, guest_seed);
+	fuzz_routes(f, &seed);
+	for (i = 0; i < NR_GSIS; i++) {
+		f->efd[i] = eventfd(0, 0);
+		irqfd.fd = f->efd[i];
+		irqfd.gsi = GSI_BASE + i;
+		/* The route may not exist yet: an irqfd waits for it. */
+		vm_ioctl(f->vm, KVM_IRQFD, &irqfd);
+	}
+	for (v = 0; v < NR_VCPUS; v++) {
+		vcpu_args_set(f->vcpus[v], 1, v);
+		pthread_create(&f->threads[v], NULL, run_vcpu, f->vcpus[v]);
+	}
+	pthread_create(&f->threads[NR_VCPUS], NULL, fire_irqs, f);
+
+	for (i = 0; i < iterations; i++) {
+		switch (rand_r(&seed) % 10) {
+		case 0:
+		case 1:
+		case 2:
+			fuzz_define(f, &seed);
+			break;
+		case 3:
+		case 4:
+			fuzz_remove(f, &seed);
+			break;
+		case 5:
+		case 6:
+		case 7:
+			fuzz_bind(f, &seed);
+			break;
+		case 8:
+			fuzz_ctrl(f, &seed);
+			break;
+		default:
+			if (!(rand_r(&seed) % 8))
+				fuzz_routes(f, &seed);
+			else
+				kvm_irq_line(f->vm, GSI_BASE + rand_r(&seed) % NR_GSIS, 1);
+			break;
+		}
+	}
+
+	/* Tear the VM down with whatever is left defined and bound. */
+	WRITE_ONCE(*(uint32_t *)addr_gva2hva(f->vm, (vm_vaddr_t)&stop), 1);
+	WRITE_ONCE(stop, 1);
+	for (v = 0; v <= NR_VCPUS; v++)
+		pthread_join(f->threads[v], NULL);
+	WRITE_ONCE(stop, 0);
+	kvm_vm_free(f->vm);
+	for (i = 0; i < NR_GSIS; i++)
+		close(f->efd[i]);
+}
+
+TEST(fuzz)
+{
+	unsigned int seed = time(NULL);
+	uint64_t iterations = 3000;
+	struct fuzz f = {};
+	int round;
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
+	if (getenv("MSIX_FUZZ_SEED"))
+		seed = strtoul(getenv("MSIX_FUZZ_SEED"), NULL, 0);
+	if (getenv("MSIX_FUZZ_ITERATIONS"))
+		iterations = strtoull(getenv("MSIX_FUZZ_ITERATIONS"), NULL, 0);
+
+	f.mem = msix_alloc(8 * 4096 + 32768);
+	f.ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	f.gone = msix_alloc(4096);
+	TEST_ASSERT(f.ro != MAP_FAILED, "mmap");
+	munmap(f.gone, 4096);
+
+	for (round = 0; round < 3; round++) {
+		printf("# round %d: MSIX_FUZZ_SEED=%u MSIX_FUZZ_ITERATIONS=%lu\n",
+		       round, seed + round, iterations);
+		fuzz_once(&f, seed + round, iterations);
+	}
+	printf("# calls/successes: define %lu/%lu remove %lu/%lu bind %lu/%lu ctrl %lu/%lu\n",
+	       f.calls[0], f.ok[0], f.calls[1], f.ok[1], f.calls[2], f.ok[2],
+	       f.calls[3], f.ok[3]);
+	TEST_ASSERT(f.ok[0] && f.ok[1] && f.ok[2] && f.ok[3],
+		    "some ioctl never succeeded: the fuzzer misses the real paths");
+}
+
+TEST_HARNESS_MAIN
