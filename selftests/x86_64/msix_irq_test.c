@@ -487,6 +487,44 @@ TEST(reprogram_exits)
 	TEST_ASSERT_EQ(deferred, 1);
 }
 
+static void guest_qword_unmask(void)
+{
+	uint64_t e = table_gpa + 3 * MSIX_ENTRY_SIZE;
+
+	guest_enable_irqs();
+	GUEST_SYNC(0);
+	/* New Data and a cleared Mask in one QWORD. */
+	msix_writeq(e + 0x8, VEC_ALT + 3);
+	GUEST_ASSERT_EQ(guest_count(VEC_ALT + 3), 1);
+	GUEST_ASSERT_EQ(guest_count(VEC_BASE + 3), 0);
+	GUEST_SYNC(1);
+	GUEST_DONE();
+}
+
+/*
+ * A single write that changes Data and unmasks: the held event must wait
+ * until the VMM has seen the new Data, then arrive through the new route.
+ */
+TEST(qword_data_and_unmask)
+{
+	uint8_t vec[NR];
+	struct irq_vm v;
+	int i;
+
+	irq_vm_create(&v, 1, guest_qword_unmask, 0, true);
+	for (i = 0; i < NR; i++)
+		vec[i] = VEC_BASE + i;
+	TEST_ASSERT_EQ(run_routing(&v, vec, 0), 0);
+	fire(v.vm, 3);
+	TEST_ASSERT(pending(&v.s, 3), "event not held while masked");
+	TEST_ASSERT_EQ(run_routing(&v, vec, 1), 1);
+	TEST_ASSERT_EQ(vec[3], VEC_ALT + 3);
+	TEST_ASSERT(!pending(&v.s, 3), "still pending after the unmask");
+	TEST_ASSERT_EQ(v.s.table[3 * 4 + 3], 0);
+	run_done(&v, 0);
+	kvm_vm_free(v.vm);
+}
+
 static void guest_reprogram_full(void)
 {
 	uint64_t e = table_gpa + 6 * MSIX_ENTRY_SIZE;
