@@ -99,7 +99,7 @@ timeout --foreground -k 10 "$VM_TIMEOUT" \
 		< /dev/null > "$log" 2>&1 || rc=$?
 tr -d '\r' < "$log" > "$log.txt"
 
-splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|possible circular locking|lockdep|Kernel panic|unreferenced object' "$log.txt" || true)
+splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|possible (circular|recursive) locking|inconsistent lock state|Kernel panic|unreferenced object 0x' "$log.txt" || true)
 
 if [ "$mode" != tests ]; then
 	sed -n "/^# loaded:/,/^# $mode exit status/p" "$log.txt"
