@@ -48,7 +48,7 @@ if [ ! -e "$img/boot/vmlinuz-$KVER" ]; then
 	echo "  FETCH   linux-image-$KVER"
 	rm -rf "$vm/deb" "$img"
 	mkdir -p "$vm/deb"
-	(cd "$vm/deb" && apt-get download -q "linux-image-$KVER" 2>&1 |
+	(cd "$vm/deb" && apt-get download -qq "linux-image-$KVER" 2>&1 |
 		grep -v '^W: Download is performed unsandboxed' || true)
 	dpkg-deb -x "$vm"/deb/linux-image-*.deb "$img"
 fi
