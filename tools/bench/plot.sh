@@ -38,7 +38,7 @@ gnuplot <<EOF
 set terminal pngcairo size 1100,700 font "sans,9"
 set output "$out/bench.png"
 set termoption noenhanced
-set title "kvm-msix: time per guest operation (median of 7; nested KVM under QEMU TCG)"
+set title "kvm-msix: time per guest operation (medians of 15 rounds; nested KVM under QEMU TCG)"
 set style fill solid 0.8
 set boxwidth 0.7
 set logscale x 10
