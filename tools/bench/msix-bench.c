@@ -613,24 +613,25 @@ static void bench_memory(void)
 	}
 }
 
-static double ns_of(const char *name)
+static const struct result *find(const char *name)
 {
+	static const struct result none = { .ns = -1, .exits = -1 };
 	int i;
 
 	for (i = 0; i < nr_results; i++)
 		if (!strcmp(results[i].name, name))
-			return results[i].ns;
-	return -1;
+			return &results[i];
+	return &none;
+}
+
+static double ns_of(const char *name)
+{
+	return find(name)->ns;
 }
 
 static double exits_of(const char *name)
 {
-	int i;
-
-	for (i = 0; i < nr_results; i++)
-		if (!strcmp(results[i].name, name))
-			return results[i].exits;
-	return -1;
+	return find(name)->exits;
 }
 
 static void ratio(const char *what, double r, const char *target)

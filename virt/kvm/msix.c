@@ -167,17 +167,24 @@ static int msix_write_user(void __user *p, int len, const void *val)
 	return r ? -EOPNOTSUPP : 0;
 }
 
+/* A read of the range [@base, @base + @size) that @mem backs. */
+static int msix_range_read(gpa_t base, u32 size, void __user *mem,
+			   gpa_t addr, int len, void *val)
+{
+	if (!msix_access_ok(base, size, addr, len))
+		return -EOPNOTSUPP;
+
+	return msix_read_user((u8 __user *)mem + msix_offset(base, size, addr),
+			      len, val);
+}
+
 static int msix_table_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 			   gpa_t addr, int len, void *val)
 {
 	struct kvm_msix_table_dev *t = to_table(this);
-	u32 off;
 
-	if (!msix_access_ok(t->table_gpa, t->table_len, addr, len))
-		return -EOPNOTSUPP;
-
-	off = msix_offset(t->table_gpa, t->table_len, addr);
-	return msix_read_user((u8 __user *)t->table + off, len, val);
+	return msix_range_read(t->table_gpa, t->table_len, t->table, addr, len,
+			       val);
 }
 
 static void msix_entry_to_exit(struct kvm_vcpu *vcpu,
@@ -392,13 +399,8 @@ static int msix_pba_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 			 gpa_t addr, int len, void *val)
 {
 	struct kvm_msix_table_dev *t = to_pba(this);
-	u32 off;
 
-	if (!msix_access_ok(t->pba_gpa, t->pba_len, addr, len))
-		return -EOPNOTSUPP;
-
-	off = msix_offset(t->pba_gpa, t->pba_len, addr);
-	return msix_read_user((u8 __user *)t->pba + off, len, val);
+	return msix_range_read(t->pba_gpa, t->pba_len, t->pba, addr, len, val);
 }
 
 /* The PBA is read-only for software; the spec leaves writes undefined. */
