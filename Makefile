@@ -31,12 +31,14 @@ MODULES		:= kvm.ko kvm-amd.ko kvm-intel.ko
 SELFTESTS	:= $(patsubst selftests/%.c,%,$(wildcard selftests/x86_64/*.c))
 PATCHES		:= $(sort $(wildcard patches/*.patch))
 
-# Our headers first, then the headers package (as linux-backports does);
-# the Kconfig symbol the patches add is not in the distro's autoconf.h.
+# Our headers first (compat shims, then the headers the patches change),
+# then the headers package, as linux-backports does; the Kconfig symbol the
+# patches add is not in the distro's autoconf.h.
 KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
 		   CONFIG_KVM_MSIX_TABLE=y \
-		   NOSTDINC_FLAGS="-I$(OVERLAY)/arch/x86/include -I$(OVERLAY)/include \
-				   -I$(OVERLAY)/include/uapi -DCONFIG_KVM_MSIX_TABLE=1"
+		   NOSTDINC_FLAGS="-I$(CURDIR)/include -I$(OVERLAY)/arch/x86/include \
+				   -I$(OVERLAY)/include -I$(OVERLAY)/include/uapi \
+				   -DCONFIG_KVM_MSIX_TABLE=1"
 
 Q		:= $(if $(V),,@)
 
@@ -46,7 +48,7 @@ Q		:= $(if $(V),,@)
 all: modules headers selftests tools
 
 deps:
-	$(Q)tools/build/install-deps.sh
+	$(Q)KVER=$(KVER) tools/build/install-deps.sh
 
 $(TREE)/.kvm-msix-prepared: $(PATCHES) tools/build/prepare-tree.sh | deps
 	$(Q)tools/build/prepare-tree.sh unpack $(CURDIR) $(TREE) $(KSRC_TAR) $(KSRC)
