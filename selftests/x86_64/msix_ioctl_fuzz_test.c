@@ -110,9 +110,10 @@ static void *fire_irqs(void *arg)
 	return NULL;
 }
 
+/* Mostly from @set (boundaries and valid values), now and then anything. */
 static uint32_t pick32(unsigned int *seed, const uint32_t *set, int n)
 {
-	return rand_r(seed) % 4 ? set[rand_r(seed) % n] :
+	return rand_r(seed) % 8 ? set[rand_r(seed) % n] :
 	       (uint32_t)rand_r(seed) << 16 ^ rand_r(seed);
 }
 
@@ -166,7 +167,9 @@ static void check(struct fuzz *f, int which, int r, const int *allowed,
 static void fuzz_define(struct fuzz *f, unsigned int *seed)
 {
 	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
-	static const uint32_t nrs[] = { 0, 1, 2, 63, 64, 65, 2047, 2048, 2049, ~0u };
+	static const uint32_t nrs[] = {
+		0, 1, 2, 8, 63, 64, 64, 65, 2047, 2048, 2049, ~0u,
+	};
 	static const int allowed[] = { EINVAL, EEXIST, EFAULT, ENOSPC, ENOMEM };
 	struct kvm_msix_table t = {
 		.id = pick32(seed, ids, ARRAY_SIZE(ids)),
@@ -202,9 +205,10 @@ static void fuzz_remove(struct fuzz *f, unsigned int *seed)
 static void fuzz_bind(struct fuzz *f, unsigned int *seed)
 {
 	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
-	static const uint32_t entries[] = { 0, 1, 2, 63, 64, 2047, 2048, ~0u };
+	static const uint32_t entries[] = { 0, 0, 1, 1, 2, 63, 64, 2047, 2048, ~0u };
 	static const uint32_t gsis[] = {
-		GSI_BASE, GSI_BASE + 1, GSI_BASE + 2, GSI_BASE + 7, 0, 5, 1000, ~0u,
+		GSI_BASE, GSI_BASE + 1, GSI_BASE + 2, GSI_BASE + 3, GSI_BASE + 4,
+		GSI_BASE + 5, GSI_BASE + 6, GSI_BASE + 7, 0, 5, 1000, ~0u,
 	};
 	static const int allowed[] = { ENOENT, EINVAL, EBUSY, ENOMEM };
 	struct kvm_msix_entry_irq b = {
