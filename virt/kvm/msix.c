@@ -196,11 +196,25 @@ static void msix_entry_to_exit(struct kvm_vcpu *vcpu,
 	vcpu->msix_exit.vector_ctrl = le32_to_cpu(e->ctrl);
 }
 
-/* Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED. */
+/*
+ * A vCPU reports one entry per exit; should the same instruction change a
+ * second entry (REP MOVS, a 16 byte store split in two), leave that write to
+ * userspace as a plain MMIO exit.
+ */
+static bool msix_can_report(struct kvm_vcpu *vcpu)
+{
+	return vcpu && !kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu);
+}
+
+/*
+ * Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED; once userspace sees it,
+ * a deferred update is no longer pending.
+ */
 static void msix_report_entry(struct kvm_vcpu *vcpu,
 			      struct kvm_msix_table_dev *t, u32 index,
 			      const struct kvm_msix_entry *e)
 {
+	xa_erase(&t->dirty, index);
 	vcpu->msix_exit.table_id = t->id;
 	vcpu->msix_exit.entry = index;
 	vcpu->msix_exit.uentry = &t->table[index];
@@ -300,7 +314,6 @@ static void msix_defer_unmask(struct kvm_vcpu *vcpu,
 			      struct kvm_msix_table_dev *t, u32 index,
 			      const struct kvm_msix_entry *e)
 {
-	xa_erase(&t->dirty, index);
 	msix_report_entry(vcpu, t, index, e);
 	vcpu->msix_exit.pending_ctrl = le32_to_cpu(e->ctrl);
 	vcpu->msix_exit.unmask_pending = true;
@@ -346,7 +359,7 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 			r = msix_store_ctrl(t, index, new.ctrl);
 			goto out;
 		}
-		if (!vcpu || kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu))
+		if (!msix_can_report(vcpu))
 			goto out;
 		msix_defer_unmask(vcpu, t, index, &new);
 		r = 0;
@@ -363,13 +376,8 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 		goto out;
 	}
 
-	/*
-	 * The address or data changed: userspace must hear of it before the
-	 * entry can deliver.  A vCPU reports one entry per exit; should the
-	 * same instruction change a second entry (REP MOVS, a 16 byte store
-	 * split in two), leave that write to userspace as a plain MMIO exit.
-	 */
-	if (!vcpu || kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu))
+	/* The address or data changed: userspace must hear of it first. */
+	if (!msix_can_report(vcpu))
 		goto out;
 
 	if (new.ctrl == old.ctrl) {
@@ -387,7 +395,6 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
 		if (put_user(new.ctrl, &ue->ctrl))
 			goto out;
 	}
-	xa_erase(&t->dirty, index);
 	msix_report_entry(vcpu, t, index, &new);
 	r = 0;
 out:
@@ -425,20 +432,28 @@ static void msix_table_release(struct kref *ref)
 }
 
 /*
- * Give every GSI bound to @t back to plain delivery.  Under t->lock: a gate
- * holding the lock uses its binding without RCU protection.
+ * Unlink and free a binding.  Under t->lock: a gate holding the lock uses
+ * its binding without RCU protection.
  */
+static void __msix_unbind(struct kvm_msix_table_dev *t,
+			  struct kvm_msix_binding *b)
+{
+	lockdep_assert_held(&t->lock);
+
+	xa_erase(&t->kvm->msix_gsis, b->gsi);
+	xa_erase(&t->bindings, b->entry);
+	kfree_rcu(b, rcu);
+}
+
+/* Give every GSI bound to @t back to plain delivery. */
 static void msix_unbind_all(struct kvm_msix_table_dev *t)
 {
 	struct kvm_msix_binding *b;
 	unsigned long index;
 
 	mutex_lock(&t->lock);
-	xa_for_each(&t->bindings, index, b) {
-		xa_erase(&t->kvm->msix_gsis, b->gsi);
-		xa_erase(&t->bindings, index);
-		kfree_rcu(b, rcu);
-	}
+	xa_for_each(&t->bindings, index, b)
+		__msix_unbind(t, b);
 	mutex_unlock(&t->lock);
 }
 
@@ -645,10 +660,8 @@ static void msix_unbind(struct kvm_msix_table_dev *t,
 	u32 gsi = b->gsi;
 
 	mutex_lock(&t->lock);
-	xa_erase(&t->kvm->msix_gsis, gsi);
-	xa_erase(&t->bindings, b->entry);
+	__msix_unbind(t, b);
 	mutex_unlock(&t->lock);
-	kfree_rcu(b, rcu);
 	msix_update_posting(t->kvm, gsi);
 }
 
