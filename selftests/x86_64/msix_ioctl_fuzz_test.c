@@ -187,7 +187,16 @@ static void fuzz_define(struct fuzz *f, unsigned int *seed)
 	if (!(rand_r(seed) % 16))
 		t.pad = rand_r(seed);
 	if (!(rand_r(seed) % 16))
-		t.reserved[rand_r(seed) % 4] = rand_r(seed) | 1;
+		t.reserved = rand_r(seed) | 1;
+	/* A window around the table, or a random one, with or without the flag. */
+	if (!(rand_r(seed) % 4)) {
+		t.flags |= rand_r(seed) % 4 ? KVM_MSIX_TABLE_FLAG_PASSTHROUGH : 0;
+		t.window_gpa = rand_r(seed) % 2 ? t.table_gpa & ~0xfffull :
+						  pick_gpa(seed);
+		t.window_size = (uint64_t)(rand_r(seed) % 4) << 12;
+		t.window_uaddr = rand_r(seed) % 2 ? pick_uaddr(f, seed) & ~0xfffull :
+						    pick_uaddr(f, seed);
+	}
 	check(f, 0, __vm_ioctl(f->vm, KVM_DEFINE_MSIX_TABLE, &t), allowed,
 	      ARRAY_SIZE(allowed), "KVM_DEFINE_MSIX_TABLE");
 }

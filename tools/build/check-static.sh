@@ -15,7 +15,7 @@ set -uo pipefail
 project=$1
 tree=$2
 objs="../../../virt/kvm/msix.o ../../../virt/kvm/kvm_main.o x86.o"
-own_files="virt/kvm/msix.c virt/kvm/msix.h"
+own_files="virt/kvm/msix.c virt/kvm/msix.h virt/kvm/msix_decode.h"
 own_tests=$(cd "$project" && ls selftests/x86_64/*.[ch])
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
@@ -54,7 +54,7 @@ ours() {
 		l=${rest%%:*}
 		rel=${f#"$tree"/}
 		case "$rel" in
-		virt/kvm/msix.[ch]|include/uapi/linux/kvm_msix.h) echo "$w"; continue ;;
+		virt/kvm/msix*.[ch]|include/uapi/linux/kvm_msix.h) echo "$w"; continue ;;
 		esac
 		if grep -qx "$rel:$l" <<< "$added"; then
 			echo "$w"

@@ -28,6 +28,7 @@ if [ "$cmd" = link ]; then
 	link Kbuild arch/x86/kvm/Kbuild
 	link virt/kvm/msix.c virt/kvm/msix.c
 	link virt/kvm/msix.h virt/kvm/msix.h
+	link virt/kvm/msix_decode.h virt/kvm/msix_decode.h
 	# headers_install copies what it finds; a plain copy keeps it happy.
 	cp -p "$project/uapi/linux/kvm_msix.h" "$tree/include/uapi/linux/kvm_msix.h"
 	for t in "$project"/selftests/x86_64/*.[ch]; do

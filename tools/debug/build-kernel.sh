@@ -31,7 +31,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	done
 	echo "$want" > "$stamp"
 fi
-cp -p "$project/virt/kvm/msix.c" "$project/virt/kvm/msix.h" "$tree/virt/kvm/"
+cp -p "$project"/virt/kvm/msix{.c,.h,_decode.h} "$tree/virt/kvm/"
 cp -p "$project/uapi/linux/kvm_msix.h" "$tree/include/uapi/linux/"
 
 cat > "$out/debug.config" <<'EOF'

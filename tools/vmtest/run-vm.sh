@@ -3,7 +3,10 @@
 #
 # Boot Debian's linux-image-$KVER under QEMU TCG (-cpu max emulates AMD SVM
 # with NPT), load the project's kvm.ko and kvm-amd.ko in place of the stock
-# ones and run the kselftests (--tests) or the demo (--demo).
+# ones (or the stock ones, --stock) and run the kselftests (--tests) or the
+# demo (--demo).  --vfio adds an emulated IOMMU (q35, intel-iommu with
+# interrupt remapping) and two PCI devices, e1000e and nvme, that /init
+# binds to vfio-pci for the tests that assign them.
 #
 # Fails on any failing test, a hang, or a console that shows BUG:, WARNING:,
 # Oops, a lockdep or a KASAN report.  Prints TAP and a closing line
@@ -23,6 +26,10 @@ mode=tests
 tests=
 args=
 kernel=
+stock=
+vfio=
+selftests=
+test_timeout=300
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -33,11 +40,18 @@ while [ $# -gt 0 ]; do
 	--only) tests=$2; shift ;;
 	--args) args=$2; shift ;;
 	--kernel) kernel=$2; shift ;;
-	*) echo "usage: $0 --build DIR [--tests [--only 'a b'] | --demo | --bench]" >&2; exit 2 ;;
+	--stock) stock=1 ;;
+	--vfio) vfio=1 ;;
+	--selftests) selftests=$2; shift ;;
+	--test-timeout) test_timeout=$2; shift ;;
+	*) echo "usage: $0 --build DIR [--tests [--only 'a b'] [--selftests DIR]" \
+		"[--test-timeout SECS] | --demo | --bench] [--stock] [--vfio] [--kernel BZIMAGE]" >&2
+	   exit 2 ;;
 	esac
 	shift
 done
 [ -n "$build" ] || { echo "$0: --build DIR is required" >&2; exit 2; }
+selftests=${selftests:-$build/selftests}
 
 vm=$build/vm
 img=$vm/image
@@ -65,20 +79,31 @@ kernel_tag=-custom
 if [ -z "$kernel" ]; then
 	kernel_tag=
 	kernel=$img/boot/vmlinuz-$KVER
-	stock=$img/lib/modules/$KVER/kernel
-	xz -dc "$stock/virt/lib/irqbypass.ko.xz" > "$root/modules/irqbypass.ko"
-	xz -dc "$stock/drivers/crypto/ccp/ccp.ko.xz" > "$root/modules/ccp.ko"
+	moddir=$img/lib/modules/$KVER/kernel
+	xz -dc "$moddir/virt/lib/irqbypass.ko.xz" > "$root/modules/irqbypass.ko"
+	xz -dc "$moddir/drivers/crypto/ccp/ccp.ko.xz" > "$root/modules/ccp.ko"
 	for m in kvm kvm-amd; do
-		strip --strip-debug -o "$root/modules/$m.ko" "$build/modules/$m.ko"
+		if [ -n "$stock" ]; then
+			xz -dc "$moddir/arch/x86/kvm/$m.ko.xz" > "$root/modules/$m.ko"
+		else
+			strip --strip-debug -o "$root/modules/$m.ko" "$build/modules/$m.ko"
+		fi
 	done
+	if [ -n "$vfio" ]; then
+		mkdir -p "$root/modules/vfio"
+		for m in vfio/vfio vfio/vfio_iommu_type1 vfio/pci/vfio-pci-core \
+			 vfio/pci/vfio-pci; do
+			xz -dc "$moddir/drivers/$m.ko.xz" > "$root/modules/vfio/${m##*/}.ko"
+		done
+	fi
 fi
 
 if [ -z "$tests" ]; then
-	tests=$(cd "$build/selftests" && find . -type f -perm -u+x | sed 's|^\./||' | sort)
+	tests=$(cd "$selftests" && find . -type f -perm -u+x | sed 's|^\./||' | sort)
 fi
 for t in $tests; do
 	mkdir -p "$root/tests/$(dirname "$t")"
-	cp "$build/selftests/$t" "$root/tests/$t"
+	cp "$selftests/$t" "$root/tests/$t"
 	echo "$t" >> "$root/tests/list"
 done
 touch "$root/tests/list"
@@ -88,14 +113,27 @@ fi
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$vm/initramfs.gz"
 
-log=$vm/console-$mode${kernel_tag:-}.log
+machine=()
+append="console=ttyS0 panic=-1 loglevel=7 kvm_msix.mode=$mode kvm_msix.timeout=$test_timeout"
+append+="${args:+ kvm_msix.args=$args}"
+if [ -n "$vfio" ]; then
+	# Verified: stock vfio-pci takes both devices behind QEMU's VT-d with
+	# interrupt remapping (which needs the split irqchip); both advertise
+	# VFIO_REGION_INFO_CAP_MSIX_MAPPABLE.  e1000e: MSI-X table alone in
+	# BAR3.  nvme: registers, doorbells and MSI-X table share BAR0.
+	machine=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on
+		 -device e1000e,netdev=n0 -netdev user,id=n0
+		 -drive file=null-co://,if=none,id=d0,format=raw
+		 -device nvme,serial=kvm-msix,drive=d0)
+	append+=" intel_iommu=on kvm_msix.vfio=1"
+fi
+log=$vm/console-$mode${kernel_tag:-}${stock:+-stock}${vfio:+-vfio}.log
 echo "  QEMU    ${kernel##*/}, tcg -cpu max, $VM_SMP vCPUs, log in $log"
 rc=0
 timeout --foreground -k 10 "$VM_TIMEOUT" \
 	qemu-system-x86_64 -accel "tcg,thread=$VM_TCG_THREAD" -cpu max -m "$VM_MEM" -smp "$VM_SMP" \
-		-nographic -no-reboot -nodefaults -serial stdio \
-		-kernel "$kernel" -initrd "$vm/initramfs.gz" \
-		-append "console=ttyS0 panic=-1 loglevel=7 kvm_msix.mode=$mode${args:+ kvm_msix.args=$args}" \
+		"${machine[@]}" -nographic -no-reboot -nodefaults -serial stdio \
+		-kernel "$kernel" -initrd "$vm/initramfs.gz" -append "$append" \
 		< /dev/null > "$log" 2>&1 || rc=$?
 tr -d '\r' < "$log" > "$log.txt"
 

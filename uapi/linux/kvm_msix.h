@@ -34,11 +34,21 @@
 #define KVM_MSIX_ENTRY_CTRL_MASKBIT	(1U << 0)
 
 /*
- * For KVM_DEFINE_MSIX_TABLE.  KVM_MSIX_TABLE_FLAG_DEFER_UPDATES: changes to
- * the address or data of a masked entry exit only when the entry is
- * unmasked, and the unmask takes effect when KVM_RUN is called again.
+ * For KVM_DEFINE_MSIX_TABLE.
+ *
+ * KVM_MSIX_TABLE_FLAG_DEFER_UPDATES: changes to the address or data of a
+ * masked entry exit only when the entry is unmasked, and the unmask takes
+ * effect when KVM_RUN is called again.
+ *
+ * KVM_MSIX_TABLE_FLAG_PASSTHROUGH: the guest range [window_gpa, window_gpa +
+ * window_size), page aligned and holding the table and the PBA, is trapped
+ * whole, and guest accesses in it outside the table and the PBA are
+ * performed on the VMM's mapping of the same device range at window_uaddr
+ * (for an assigned device, its mmap()ed BAR), with the guest's width and
+ * alignment.  Without the flag the window fields must be zero.
  */
 #define KVM_MSIX_TABLE_FLAG_DEFER_UPDATES	(1U << 0)
+#define KVM_MSIX_TABLE_FLAG_PASSTHROUGH		(1U << 1)
 
 struct kvm_msix_table {
 	__u32 id;
@@ -49,7 +59,11 @@ struct kvm_msix_table {
 	__u64 pba_gpa;
 	__u64 table_uaddr;
 	__u64 pba_uaddr;
-	__u64 reserved[4];
+	/* KVM_MSIX_TABLE_FLAG_PASSTHROUGH */
+	__u64 window_gpa;
+	__u64 window_size;
+	__u64 window_uaddr;
+	__u64 reserved;
 };
 
 /* For KVM_SET_MSIX_ENTRY_IRQ.  With KVM_MSIX_ENTRY_IRQ_UNBIND, gsi must be 0. */

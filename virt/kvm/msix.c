@@ -33,19 +33,13 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/unaligned.h>
 #include <linux/xarray.h>
 
 #include <kvm/iodev.h>
 
 #include "msix.h"
-
-/* One MSI-X table entry as the guest sees it (PCI 3.0 6.8.2.6-9). */
-struct kvm_msix_entry {
-	__le32 addr_lo;
-	__le32 addr_hi;
-	__le32 data;
-	__le32 ctrl;
-};
+#include "msix_decode.h"
 
 struct kvm_msix_table_dev {
 	struct list_head list;
@@ -59,12 +53,11 @@ struct kvm_msix_table_dev {
 	u32 id;
 	u32 flags;
 	u32 nr_entries;
-	u32 table_len;
-	u32 pba_len;
-	gpa_t table_gpa;
-	gpa_t pba_gpa;
+	struct msix_layout layout;
 	struct kvm_msix_entry __user *table;
 	__le64 __user *pba;
+	/* The VMM's mapping of the window (passthrough only). */
+	u8 __user *window;
 	/*
 	 * Serializes Vector Control writes, gate decisions, Pending bits and
 	 * the fields below.
@@ -87,7 +80,8 @@ struct kvm_msix_binding {
 	struct rcu_head rcu;
 };
 
-#define KVM_MSIX_VALID_FLAGS	KVM_MSIX_TABLE_FLAG_DEFER_UPDATES
+#define KVM_MSIX_VALID_FLAGS	(KVM_MSIX_TABLE_FLAG_DEFER_UPDATES | \
+				 KVM_MSIX_TABLE_FLAG_PASSTHROUGH)
 #define KVM_MSIX_VALID_CTRL	(KVM_MSIX_CTRL_ENABLE | KVM_MSIX_CTRL_FUNCTION_MASK)
 
 static inline struct kvm_msix_table_dev *to_table(struct kvm_io_device *dev)
@@ -106,85 +100,72 @@ static inline u32 msix_pba_len(u32 nr_entries)
 }
 
 /*
- * The PCI spec leaves everything but aligned DWORD and QWORD accesses
- * undefined.  Serve only those; anything else goes to userspace.  With 16
- * byte entries and 8 byte aligned ranges, an access that passes this check
- * never crosses an entry.
- */
-static bool msix_access_ok(gpa_t base, u32 size, gpa_t addr, int len)
-{
-	if (len != 4 && len != 8)
-		return false;
-	if (addr & (len - 1))
-		return false;
-	return addr >= base && addr - base <= size - len;
-}
-
-/* Returns the offset of an access that msix_access_ok() accepted. */
-static inline u32 msix_offset(gpa_t base, u32 size, gpa_t addr)
-{
-	return array_index_nospec((u32)(addr - base), size);
-}
-
-/*
- * get_user() of the full width keeps the guest's DWORD or QWORD access
- * single-copy atomic against a VMM writing the same memory.  A fault (the
- * VMM unmapped its memory) leaves the access to userspace.
+ * One get_user() or put_user() of the guest's width: it keeps a DWORD or
+ * QWORD access to the table single-copy atomic against a VMM writing the
+ * same memory, and a register access in the window exactly what the guest
+ * issued.  A fault (the VMM unmapped its memory, the device's memory is
+ * disabled) leaves the access to userspace.
  */
 static int msix_read_user(void __user *p, int len, void *val)
 {
-	if (len == 4) {
+	int r;
+
+	switch (len) {
+	case 1: {
+		u8 v;
+
+		r = get_user(v, (u8 __user *)p);
+		*(u8 *)val = v;
+		break;
+	}
+	case 2: {
+		u16 v;
+
+		r = get_user(v, (u16 __user *)p);
+		put_unaligned(v, (u16 *)val);
+		break;
+	}
+	case 4: {
 		u32 v;
 
-		if (get_user(v, (u32 __user *)p))
-			return -EOPNOTSUPP;
-		memcpy(val, &v, sizeof(v));
-	} else {
+		r = get_user(v, (u32 __user *)p);
+		put_unaligned(v, (u32 *)val);
+		break;
+	}
+	case 8: {
 		u64 v;
 
-		if (get_user(v, (u64 __user *)p))
-			return -EOPNOTSUPP;
-		memcpy(val, &v, sizeof(v));
+		r = get_user(v, (u64 __user *)p);
+		put_unaligned(v, (u64 *)val);
+		break;
 	}
-	return 0;
+	default:
+		r = -EINVAL;
+	}
+	return r ? -EOPNOTSUPP : 0;
 }
 
 static int msix_write_user(void __user *p, int len, const void *val)
 {
 	int r;
 
-	if (len == 4) {
-		u32 v;
-
-		memcpy(&v, val, sizeof(v));
-		r = put_user(v, (u32 __user *)p);
-	} else {
-		u64 v;
-
-		memcpy(&v, val, sizeof(v));
-		r = put_user(v, (u64 __user *)p);
+	switch (len) {
+	case 1:
+		r = put_user(*(const u8 *)val, (u8 __user *)p);
+		break;
+	case 2:
+		r = put_user(get_unaligned((const u16 *)val), (u16 __user *)p);
+		break;
+	case 4:
+		r = put_user(get_unaligned((const u32 *)val), (u32 __user *)p);
+		break;
+	case 8:
+		r = put_user(get_unaligned((const u64 *)val), (u64 __user *)p);
+		break;
+	default:
+		r = -EINVAL;
 	}
 	return r ? -EOPNOTSUPP : 0;
-}
-
-/* A read of the range [@base, @base + @size) that @mem backs. */
-static int msix_range_read(gpa_t base, u32 size, void __user *mem,
-			   gpa_t addr, int len, void *val)
-{
-	if (!msix_access_ok(base, size, addr, len))
-		return -EOPNOTSUPP;
-
-	return msix_read_user((u8 __user *)mem + msix_offset(base, size, addr),
-			      len, val);
-}
-
-static int msix_table_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
-			   gpa_t addr, int len, void *val)
-{
-	struct kvm_msix_table_dev *t = to_table(this);
-
-	return msix_range_read(t->table_gpa, t->table_len, t->table, addr, len,
-			       val);
 }
 
 static void msix_entry_to_exit(struct kvm_vcpu *vcpu,
@@ -319,105 +300,133 @@ static void msix_defer_unmask(struct kvm_vcpu *vcpu,
 	vcpu->msix_exit.unmask_pending = true;
 }
 
-static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
-			    gpa_t addr, int len, const void *val)
+/* A write of @len bytes at offset @off of the table. */
+static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
+			    u64 off, int len, const void *val)
 {
-	struct kvm_msix_table_dev *t = to_table(this);
+	u32 index = off / KVM_MSIX_ENTRY_SIZE, reg = off % KVM_MSIX_ENTRY_SIZE;
+	struct kvm_msix_entry __user *ue = &t->table[index];
 	struct kvm_msix_entry old, new;
-	struct kvm_msix_entry __user *ue;
-	u32 off, index, reg;
-	bool unmasking;
 	int r = -EOPNOTSUPP;
-
-	if (!msix_access_ok(t->table_gpa, t->table_len, addr, len))
-		return -EOPNOTSUPP;
-
-	off = msix_offset(t->table_gpa, t->table_len, addr);
-	index = off / KVM_MSIX_ENTRY_SIZE;
-	reg = off % KVM_MSIX_ENTRY_SIZE;
-	ue = &t->table[index];
 
 	mutex_lock(&t->lock);
 	if (copy_from_user(&old, ue, sizeof(old)))
 		goto out;
 	new = old;
 	memcpy((u8 *)&new + reg, val, len);
-	if (!memcmp(&new, &old, sizeof(new))) {
-		r = 0;
-		goto out;
-	}
-	unmasking = msix_ctrl_masked(old.ctrl) && !msix_ctrl_masked(new.ctrl);
 
-	/*
-	 * Vector Control is stored verbatim, reserved bits included: with TPH
-	 * its upper half carries a steering tag.  It needs userspace only to
-	 * unmask an entry whose new address or data userspace has not seen.
-	 */
-	if (new.addr_lo == old.addr_lo && new.addr_hi == old.addr_hi &&
-	    new.data == old.data) {
-		if (!unmasking || !xa_load(&t->dirty, index)) {
-			r = msix_store_ctrl(t, index, new.ctrl);
-			goto out;
-		}
-		if (!msix_can_report(vcpu))
-			goto out;
-		msix_defer_unmask(vcpu, t, index, &new);
+	switch (msix_decide_write(&old, &new,
+				  t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
+				  xa_load(&t->dirty, index),
+				  msix_can_report(vcpu))) {
+	case MSIX_WRITE_NONE:
 		r = 0;
-		goto out;
-	}
-
-	/* With deferred updates, a masked entry is reported when unmasked. */
-	if ((t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES) &&
-	    msix_ctrl_masked(new.ctrl) && msix_ctrl_masked(old.ctrl)) {
+		break;
+	case MSIX_WRITE_CTRL:
+		r = msix_store_ctrl(t, index, new.ctrl);
+		break;
+	case MSIX_WRITE_MARK:
 		if (xa_is_err(xa_store(&t->dirty, index, xa_mk_value(1),
 				       GFP_KERNEL_ACCOUNT)))
-			goto out;
+			break;
 		r = msix_write_user((u8 __user *)ue + reg, len, val);
-		goto out;
-	}
-
-	/* The address or data changed: userspace must hear of it first. */
-	if (!msix_can_report(vcpu))
-		goto out;
-
-	if (new.ctrl == old.ctrl) {
-		if (msix_write_user((u8 __user *)ue + reg, len, val))
-			goto out;
-	} else {
-		/* A QWORD over Data and Vector Control: store Data first. */
-		if (put_user(new.data, &ue->data))
-			goto out;
-		if (unmasking) {
-			msix_defer_unmask(vcpu, t, index, &new);
-			r = 0;
-			goto out;
+		break;
+	case MSIX_WRITE_REPORT_UNMASK:
+		/* Vector Control waits for KVM_RUN; the rest is stored now. */
+		if (new.data != old.data && put_user(new.data, &ue->data))
+			break;
+		if ((new.addr_lo != old.addr_lo || new.addr_hi != old.addr_hi) &&
+		    msix_write_user((u8 __user *)ue + reg, len, val))
+			break;
+		msix_defer_unmask(vcpu, t, index, &new);
+		r = 0;
+		break;
+	case MSIX_WRITE_REPORT:
+		if (new.ctrl == old.ctrl) {
+			if (msix_write_user((u8 __user *)ue + reg, len, val))
+				break;
+		} else {
+			/* A QWORD over Data and Vector Control: Data first. */
+			if (put_user(new.data, &ue->data) ||
+			    put_user(new.ctrl, &ue->ctrl))
+				break;
 		}
-		if (put_user(new.ctrl, &ue->ctrl))
-			goto out;
+		msix_report_entry(vcpu, t, index, &new);
+		r = 0;
+		break;
+	case MSIX_WRITE_USER:
+		break;
 	}
-	msix_report_entry(vcpu, t, index, &new);
-	r = 0;
 out:
 	mutex_unlock(&t->lock);
 	return r;
 }
 
-static int msix_pba_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
-			 gpa_t addr, int len, void *val)
+static int msix_read(struct kvm_msix_table_dev *t, gpa_t addr, int len,
+		     void *val)
 {
-	struct kvm_msix_table_dev *t = to_pba(this);
+	u64 off;
 
-	return msix_range_read(t->pba_gpa, t->pba_len, t->pba, addr, len, val);
+	switch (msix_decode(&t->layout, addr, len, &off)) {
+	case MSIX_ACCESS_TABLE:
+		return msix_read_user((u8 __user *)t->table + off, len, val);
+	case MSIX_ACCESS_PBA:
+		return msix_read_user((u8 __user *)t->pba + off, len, val);
+	case MSIX_ACCESS_WINDOW:
+		return msix_read_user(t->window + off, len, val);
+	default:
+		return -EOPNOTSUPP;
+	}
 }
 
-/* The PBA is read-only for software; the spec leaves writes undefined. */
-static int msix_pba_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
-			  gpa_t addr, int len, const void *val)
+static int msix_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
+		      gpa_t addr, int len, const void *val)
 {
-	struct kvm_msix_table_dev *t = to_pba(this);
+	u64 off;
 
-	return msix_access_ok(t->pba_gpa, t->pba_len, addr, len) ?
-	       0 : -EOPNOTSUPP;
+	switch (msix_decode(&t->layout, addr, len, &off)) {
+	case MSIX_ACCESS_TABLE:
+		return msix_table_write(vcpu, t, off, len, val);
+	case MSIX_ACCESS_PBA:
+		/* Read-only for software; the spec leaves writes undefined. */
+		return 0;
+	case MSIX_ACCESS_WINDOW:
+		return msix_write_user(t->window + off, len, val);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/*
+ * Without a window the table and the PBA are two devices on the bus; with
+ * one, table_dev covers the whole window.  Both decode the access against
+ * the full layout.
+ */
+static int msix_table_dev_read(struct kvm_vcpu *vcpu,
+			       struct kvm_io_device *this, gpa_t addr, int len,
+			       void *val)
+{
+	return msix_read(to_table(this), addr, len, val);
+}
+
+static int msix_table_dev_write(struct kvm_vcpu *vcpu,
+				struct kvm_io_device *this, gpa_t addr, int len,
+				const void *val)
+{
+	return msix_write(vcpu, to_table(this), addr, len, val);
+}
+
+static int msix_pba_dev_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
+			     gpa_t addr, int len, void *val)
+{
+	return msix_read(to_pba(this), addr, len, val);
+}
+
+static int msix_pba_dev_write(struct kvm_vcpu *vcpu,
+			      struct kvm_io_device *this, gpa_t addr, int len,
+			      const void *val)
+{
+	return msix_write(vcpu, to_pba(this), addr, len, val);
 }
 
 static void msix_table_release(struct kref *ref)
@@ -482,14 +491,14 @@ static void msix_pba_destructor(struct kvm_io_device *this)
 }
 
 static const struct kvm_io_device_ops msix_table_ops = {
-	.read       = msix_table_read,
-	.write      = msix_table_write,
+	.read       = msix_table_dev_read,
+	.write      = msix_table_dev_write,
 	.destructor = msix_table_destructor,
 };
 
 static const struct kvm_io_device_ops msix_pba_ops = {
-	.read       = msix_pba_read,
-	.write      = msix_pba_write,
+	.read       = msix_pba_dev_read,
+	.write      = msix_pba_dev_write,
 	.destructor = msix_pba_destructor,
 };
 
@@ -511,55 +520,121 @@ static struct kvm_msix_table_dev *msix_find_table(struct kvm *kvm, u32 id)
 	return NULL;
 }
 
-static bool ranges_overlap(gpa_t a, u32 a_len, gpa_t b, u32 b_len)
+/* Whether @l claims any of [@gpa, @gpa + @len): its window, or table and PBA. */
+static bool msix_claims(const struct msix_layout *l, u64 gpa, u64 len)
 {
-	return a < b + b_len && b < a + a_len;
+	if (l->window_len)
+		return msix_overlap(l->window_gpa, l->window_len, gpa, len);
+	return msix_overlap(l->table_gpa, l->table_len, gpa, len) ||
+	       msix_overlap(l->pba_gpa, l->pba_len, gpa, len);
 }
 
-static bool msix_overlaps(const struct kvm_msix_table_dev *t, gpa_t gpa,
-			  u32 len)
+static bool msix_layouts_overlap(const struct msix_layout *a,
+				 const struct msix_layout *b)
 {
-	return ranges_overlap(t->table_gpa, t->table_len, gpa, len) ||
-	       ranges_overlap(t->pba_gpa, t->pba_len, gpa, len);
+	if (a->window_len)
+		return msix_claims(b, a->window_gpa, a->window_len);
+	return msix_claims(b, a->table_gpa, a->table_len) ||
+	       msix_claims(b, a->pba_gpa, a->pba_len);
 }
 
-static int msix_check_table(const struct kvm_msix_table *table)
+static bool msix_contains(u64 outer, u64 outer_len, u64 inner, u64 inner_len)
 {
-	u32 table_len, pba_len;
-	int i;
+	return inner >= outer && inner + inner_len <= outer + outer_len;
+}
 
-	if ((table->flags & ~KVM_MSIX_VALID_FLAGS) || table->pad)
+/*
+ * The window is usually a device's mmap()ed BAR (VM_IO | VM_PFNMAP): it
+ * cannot be faulted in from here, and reading a register can have side
+ * effects.  Only check that it is mapped, readable and writable.
+ */
+static int msix_check_mapped(unsigned long start, u64 len)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long addr = start, end = start + len;
+	struct vm_area_struct *vma;
+	int r = 0;
+
+	mmap_read_lock(mm);
+	while (addr < end) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || (vma->vm_flags & (VM_READ | VM_WRITE)) !=
+			    (VM_READ | VM_WRITE)) {
+			r = -EFAULT;
+			break;
+		}
+		addr = vma->vm_end;
+	}
+	mmap_read_unlock(mm);
+	return r;
+}
+
+static int msix_check_window(const struct kvm_msix_table *table,
+			     const struct msix_layout *l)
+{
+	u64 gpa = table->window_gpa, len = table->window_size;
+
+	if (!(table->flags & KVM_MSIX_TABLE_FLAG_PASSTHROUGH))
+		return gpa || len || table->window_uaddr ? -EINVAL : 0;
+
+	/* The bus takes an int length; windows are meant to be pages. */
+	if (!len || len > INT_MAX || !PAGE_ALIGNED(gpa) || !PAGE_ALIGNED(len) ||
+	    gpa + len < gpa || !PAGE_ALIGNED(table->window_uaddr))
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(table->reserved); i++)
-		if (table->reserved[i])
-			return -EINVAL;
+	if (!msix_contains(gpa, len, l->table_gpa, l->table_len) ||
+	    !msix_contains(gpa, len, l->pba_gpa, l->pba_len))
+		return -EINVAL;
+
+	if (!access_ok(u64_to_user_ptr(table->window_uaddr), len))
+		return -EFAULT;
+	return msix_check_mapped(table->window_uaddr, len);
+}
+
+static int msix_check_table(const struct kvm_msix_table *table,
+			    struct msix_layout *l)
+{
+	int r;
+
+	if ((table->flags & ~KVM_MSIX_VALID_FLAGS) || table->pad ||
+	    table->reserved)
+		return -EINVAL;
 
 	if (!table->nr_entries || table->nr_entries > KVM_MSIX_MAX_ENTRIES)
 		return -EINVAL;
-	table_len = table->nr_entries * KVM_MSIX_ENTRY_SIZE;
-	pba_len = msix_pba_len(table->nr_entries);
+	l->table_gpa = table->table_gpa;
+	l->table_len = table->nr_entries * KVM_MSIX_ENTRY_SIZE;
+	l->pba_gpa = table->pba_gpa;
+	l->pba_len = msix_pba_len(table->nr_entries);
 
 	/* 8 byte alignment keeps every served access within one entry. */
 	if ((table->table_gpa | table->pba_gpa) & 7)
 		return -EINVAL;
 	if ((table->table_uaddr | table->pba_uaddr) & 7)
 		return -EINVAL;
-	if (table->table_gpa + table_len < table->table_gpa ||
-	    table->pba_gpa + pba_len < table->pba_gpa)
+	if (l->table_gpa + l->table_len < l->table_gpa ||
+	    l->pba_gpa + l->pba_len < l->pba_gpa)
 		return -EINVAL;
-	if (ranges_overlap(table->table_gpa, table_len, table->pba_gpa, pba_len))
+	if (msix_overlap(l->table_gpa, l->table_len, l->pba_gpa, l->pba_len))
 		return -EINVAL;
+	r = msix_check_window(table, l);
+	if (r)
+		return r;
+	if (table->flags & KVM_MSIX_TABLE_FLAG_PASSTHROUGH) {
+		l->window_gpa = table->window_gpa;
+		l->window_len = table->window_size;
+	}
 
 	/*
 	 * The memory must be there now; it is never written here, so that a
 	 * VMM can restore a saved table before defining it.
 	 */
-	if (!access_ok(u64_to_user_ptr(table->table_uaddr), table_len) ||
-	    !access_ok(u64_to_user_ptr(table->pba_uaddr), pba_len))
+	if (!access_ok(u64_to_user_ptr(table->table_uaddr), l->table_len) ||
+	    !access_ok(u64_to_user_ptr(table->pba_uaddr), l->pba_len))
 		return -EFAULT;
 	if (fault_in_safe_writeable(u64_to_user_ptr(table->table_uaddr),
-				    table_len) ||
-	    fault_in_safe_writeable(u64_to_user_ptr(table->pba_uaddr), pba_len))
+				    l->table_len) ||
+	    fault_in_safe_writeable(u64_to_user_ptr(table->pba_uaddr),
+				    l->pba_len))
 		return -EFAULT;
 
 	return 0;
@@ -569,9 +644,10 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 				   struct kvm_msix_table *table)
 {
 	struct kvm_msix_table_dev *t, *other;
+	struct msix_layout l = {};
 	int r;
 
-	r = msix_check_table(table);
+	r = msix_check_table(table, &l);
 	if (r)
 		return r;
 
@@ -589,31 +665,35 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	t->id = table->id;
 	t->flags = table->flags;
 	t->nr_entries = table->nr_entries;
-	t->table_len = table->nr_entries * KVM_MSIX_ENTRY_SIZE;
-	t->pba_len = msix_pba_len(table->nr_entries);
-	t->table_gpa = table->table_gpa;
-	t->pba_gpa = table->pba_gpa;
+	t->layout = l;
 	t->table = u64_to_user_ptr(table->table_uaddr);
 	t->pba = u64_to_user_ptr(table->pba_uaddr);
+	t->window = u64_to_user_ptr(table->window_uaddr);
 
 	mutex_lock(&kvm->slots_lock);
 
 	r = -EEXIST;
 	list_for_each_entry(other, &kvm->msix_tables, list)
 		if (other->id == t->id ||
-		    msix_overlaps(other, t->table_gpa, t->table_len) ||
-		    msix_overlaps(other, t->pba_gpa, t->pba_len))
+		    msix_layouts_overlap(&other->layout, &t->layout))
 			goto out_free;
 
-	r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, t->table_gpa,
-				    t->table_len, &t->table_dev);
+	/* With a window, one device covers it, the table and PBA inside. */
+	if (l.window_len)
+		r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, l.window_gpa,
+					    l.window_len, &t->table_dev);
+	else
+		r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, l.table_gpa,
+					    l.table_len, &t->table_dev);
 	if (r < 0)
 		goto out_free;
 	t->nr_devs = 1;
 	list_add_tail(&t->list, &kvm->msix_tables);
+	if (l.window_len)
+		goto out_unlock;
 
-	r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, t->pba_gpa,
-				    t->pba_len, &t->pba_dev);
+	r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, l.pba_gpa, l.pba_len,
+				    &t->pba_dev);
 	if (r < 0) {
 		/* Drops the only reference: unlinks and frees the table. */
 		kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &t->table_dev);
@@ -621,9 +701,7 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	}
 	t->nr_devs = 2;
 	kref_get(&t->ref);
-
-	mutex_unlock(&kvm->slots_lock);
-	return 0;
+	goto out_unlock;
 
 out_free:
 	kfree(t);
@@ -668,6 +746,7 @@ static void msix_unbind(struct kvm_msix_table_dev *t,
 int kvm_vm_ioctl_remove_msix_table(struct kvm *kvm, u32 id)
 {
 	struct kvm_msix_table_dev *t;
+	struct kvm_io_device *pba;
 	struct kvm_msix_binding *b;
 	unsigned long index;
 	int r = 0;
@@ -688,10 +767,12 @@ int kvm_vm_ioctl_remove_msix_table(struct kvm *kvm, u32 id)
 	 * then drops the device's reference.  On failure it destroys every
 	 * device on the bus, this table's other half included, so the table
 	 * is gone either way and must not be touched again.  From userspace's
-	 * view the table is removed in both cases.
+	 * view the table is removed in both cases.  A table with a window
+	 * is one device.
 	 */
-	if (!kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &t->table_dev))
-		kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &t->pba_dev);
+	pba = t->layout.window_len ? NULL : &t->pba_dev;
+	if (!kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &t->table_dev) && pba)
+		kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, pba);
 out:
 	mutex_unlock(&kvm->slots_lock);
 	return r;
