@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "kvm_util.h"
 #include "processor.h"
@@ -192,6 +194,78 @@ static inline uint64_t msix_run(struct kvm_vcpu *vcpu, struct msix_shadow *s,
 			    run->exit_reason, exit_reason_str(run->exit_reason));
 		return cmd;
 	}
+}
+
+/*
+ * Active objects in the slab caches kvm-msix allocates from: kmalloc (its
+ * tables, bindings and the bus arrays, in the -cg variants for accounted
+ * allocations) and xarray nodes.  -1 if /proc/slabinfo is unreadable (not
+ * root, or no SLUB statistics).
+ */
+static inline long msix_slab_objects(void)
+{
+	char line[512], name[128];
+	long objs, total = 0;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s %ld", name, &objs) != 2)
+			continue;
+		if (!strncmp(name, "kmalloc-", 8) ||
+		    !strcmp(name, "radix_tree_node"))
+			total += objs;
+	}
+	fclose(f);
+	return total;
+}
+
+/*
+ * SLUB counts the free objects of per-CPU slabs as active: flush them
+ * (kmem_cache_shrink()) before counting.
+ */
+static inline long msix_slab_objects_flushed(void)
+{
+	char line[512], name[128], path[256];
+	FILE *f = fopen("/proc/slabinfo", "r");
+	FILE *w;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s", name) != 1 ||
+		    (strncmp(name, "kmalloc-", 8) &&
+		     strcmp(name, "radix_tree_node")))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", name);
+		w = fopen(path, "w");
+		if (w) {
+			fputs("1", w);
+			fclose(w);
+		}
+	}
+	fclose(f);
+	return msix_slab_objects();
+}
+
+/*
+ * Wait for the counts to come back within @slack objects of @baseline:
+ * RCU frees tables and bindings after a grace period.  Returns the last
+ * difference.
+ */
+static inline long msix_slab_settle(long baseline, long slack)
+{
+	long diff = 0;
+	int i;
+
+	for (i = 0; i < 50; i++) {
+		diff = msix_slab_objects_flushed() - baseline;
+		if (diff <= slack)
+			break;
+		usleep(100 * 1000);
+	}
+	return diff;
 }
 
 /* Guest accessors: one MOV each, whatever the compiler would prefer. */
