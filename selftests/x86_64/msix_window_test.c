@@ -59,8 +59,10 @@ static void window_init(struct kvm_vm *vm, struct window *w)
 	msix_shadow_init(&w->s, 1, NR_ENTRIES, WIN_GPA + TABLE_OFF,
 			 WIN_GPA + PBA_OFF);
 	w->dev = msix_alloc(WIN_SIZE);
-	for (i = 0; i < WIN_SIZE; i++)
-		w->ref[i] = w->dev[i] = dev_byte(i);
+	for (i = 0; i < WIN_SIZE; i++) {
+		w->dev[i] = dev_byte(i);
+		w->ref[i] = w->dev[i];
+	}
 	if (vm)
 		virt_map(vm, WIN_GPA, WIN_GPA, WIN_PAGES);
 }
@@ -193,20 +195,32 @@ static const struct {
 static uint64_t guest_read(uint64_t gpa, int len)
 {
 	switch (len) {
-	case 1: return msix_readb(gpa);
-	case 2: return msix_readw(gpa);
-	case 4: return msix_readl(gpa);
-	default: return msix_readq(gpa);
+	case 1:
+		return msix_readb(gpa);
+	case 2:
+		return msix_readw(gpa);
+	case 4:
+		return msix_readl(gpa);
+	default:
+		return msix_readq(gpa);
 	}
 }
 
 static void guest_write(uint64_t gpa, int len, uint64_t v)
 {
 	switch (len) {
-	case 1: msix_writeb(gpa, v); break;
-	case 2: msix_writew(gpa, v); break;
-	case 4: msix_writel(gpa, v); break;
-	default: msix_writeq(gpa, v); break;
+	case 1:
+		msix_writeb(gpa, v);
+		break;
+	case 2:
+		msix_writew(gpa, v);
+		break;
+	case 4:
+		msix_writel(gpa, v);
+		break;
+	default:
+		msix_writeq(gpa, v);
+		break;
 	}
 }
 

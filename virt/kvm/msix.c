@@ -20,6 +20,11 @@
  * unmasking delivers it once.  Gate decisions, Vector Control writes and
  * Pending bits are serialized by the table's mutex: a mask write that has
  * completed has no delivery decided before it still to come.
+ *
+ * With a passthrough window (an assigned device's BAR page(s) around the
+ * table) the table is one device over the window, and guest accesses outside
+ * the table and the PBA are performed on the VMM's mapping of the device,
+ * one load or store of the guest's width each.
  */
 
 #include <linux/kvm_host.h>

@@ -99,8 +99,8 @@ enum msix_write_action {
 	MSIX_WRITE_CTRL,	/* store Vector Control; an unmask delivers */
 	MSIX_WRITE_MARK,	/* store; report when unmasked (deferred mode) */
 	MSIX_WRITE_REPORT,	/* store and report the entry */
-	MSIX_WRITE_REPORT_UNMASK, /* store all but Vector Control, report the
-				   * entry, unmask on the next KVM_RUN */
+	/* Store all but Vector Control, report, unmask on the next KVM_RUN. */
+	MSIX_WRITE_REPORT_UNMASK,
 	MSIX_WRITE_USER,	/* needs a report this exit cannot carry */
 };
 
