@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The whole test suite: the kselftests in a VM (tools/vmtest/run-vm.sh), then
-# the static checks (check-static.sh).  Each prints TAP and its own closing
+# The whole test suite: the kselftests in a VM (tools/vmtest/run-vm.sh, with
+# the vfio-pci devices the end-to-end test assigns), then the static checks
+# (check-static.sh).  Each prints TAP and its own closing
 # line; this prints the sum as the last line and fails if anything failed.
 #
 # usage: check.sh PROJECT BUILD
@@ -34,7 +35,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 echo "# ==== kselftests in a VM ===="
-"$project/tools/vmtest/run-vm.sh" --build "$build" --tests 2>&1 | tee "$out/vm"
+"$project/tools/vmtest/run-vm.sh" --build "$build" --tests --vfio 2>&1 | tee "$out/vm"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 tally "$out/vm" "run-vm.sh"
 
