@@ -83,11 +83,11 @@ tools: selftests
 	$(Q)$(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
 
 demo: all
-	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --demo
+	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --demo --vfio
 
 # The benchmark, in the test VM; results and plot in build/bench/.
 bench: all
-	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --bench
+	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --bench --vfio
 	$(Q)tools/bench/plot.sh $(BUILD)/vm/console-bench.log $(BUILD)/bench
 
 check: all

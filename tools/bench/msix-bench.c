@@ -2,7 +2,8 @@
 /*
  * msix-bench: the cost of MSI-X table accesses with kvm-msix, next to what
  * today's VMMs do (the table emulated in userspace) and next to the cheapest
- * things KVM can do (an ioeventfd write, an in-kernel LAPIC read, plain RAM).
+ * things KVM can do (an ioeventfd write, an in-kernel LAPIC read, plain RAM);
+ * and, for an assigned device, registers on the trapped MSI-X page.
  *
  * One guest runs a command loop; the VMM side times each command over many
  * iterations, repeats it, and reports medians.  Absolute times on emulated
@@ -24,6 +25,7 @@
 #include "ucall_common.h"
 
 #include "msix_util.h"
+#include "../vfio/msix_vfio.h"
 
 #define REPS		15
 #define N_ACCESS	1500
@@ -114,7 +116,30 @@ struct bench {
 	uint32_t route_data;
 	uint32_t route_updates;
 	bool emulate;		/* the VMM emulates the table in userspace */
+	/* Exits in [dev_gpa, + dev_len) go to BAR0 of @dev with pread/pwrite. */
+	struct msix_vfio_dev *dev;
+	uint64_t dev_gpa;
+	uint64_t dev_len;
 };
+
+/* An MMIO exit on an assigned device's BAR, served as QEMU does. */
+static bool dev_emulate_mmio(struct bench *b, struct kvm_run *run)
+{
+	uint64_t gpa = run->mmio.phys_addr, v = 0;
+
+	if (!b->dev || gpa < b->dev_gpa || gpa + run->mmio.len > b->dev_gpa + b->dev_len)
+		return false;
+	if (run->mmio.is_write) {
+		memcpy(&v, run->mmio.data, run->mmio.len);
+		TEST_ASSERT_EQ(msix_vfio_bar_write(b->dev, 0, gpa - b->dev_gpa,
+						   run->mmio.len, v), 0);
+	} else {
+		TEST_ASSERT_EQ(msix_vfio_bar_read(b->dev, 0, gpa - b->dev_gpa,
+						  run->mmio.len, &v), 0);
+		memcpy(run->mmio.data, &v, run->mmio.len);
+	}
+	return true;
+}
 
 static double now_ns(void)
 {
@@ -168,6 +193,8 @@ static void run_to_sync(struct bench *b, uint64_t *exits)
 			bool ctrl = (run->mmio.phys_addr & 0xf) == MSIX_CTRL_OFF;
 
 			(*exits)++;
+			if (dev_emulate_mmio(b, run))
+				continue;
 			if (!msix_emulate_mmio(&b->s, run))
 				continue;	/* the ioeventfd floor has no fd */
 			if (b->emulate && ctrl && run->mmio.is_write &&
@@ -634,6 +661,69 @@ static double exits_of(const char *name)
 	return find(name)->exits;
 }
 
+/*
+ * A register on an assigned device's trapped MSI-X page (NVMe VS at 0x8 and
+ * AQA at 0x24 of QEMU's nvme, BAR0; a 64K window covers all of it, as the
+ * table page does on a 64K-page host): in-kernel passthrough, a userspace
+ * exit served with pread/pwrite on the vfio device (QEMU's way), and the
+ * same BAR mapped straight into the guest by a memslot (no trap at all).
+ * All three map one BAR of one device into one VM, measured interleaved.
+ */
+#define DEV_WINDOW_GPA	0xd0000000ull
+#define DEV_DIRECT_GPA	0xd0100000ull
+#define DEV_EXIT_GPA	0xd0200000ull
+#define NVME_VS		0x8
+#define NVME_AQA	0x24
+
+static void bench_passthrough(void)
+{
+	struct msix_vfio_vm_cfg vm_cfg = {
+		.slot_base = 100, .nr_slots = 8, .gsi_base = 200, .nr_gsis = 128,
+	};
+	struct msix_vfio_dev_cfg dev_cfg = { .window_align = 0x10000 };
+	struct msix_vfio_vm mv;
+	struct msix_vfio_dev dev;
+	struct bench b;
+	char bdf[32];
+	uint64_t len;
+	int r;
+
+	if (msix_vfio_find(0x1b36, 0x0010, bdf, sizeof(bdf))) {
+		printf("%-10s %-50s (no nvme on vfio-pci: run-vm.sh --vfio)\n",
+		       "passthru", "skipped");
+		return;
+	}
+	/* The library numbers the VM's tables: define none of our own. */
+	bench_create(&b, 64, 0, false);
+	TEST_ASSERT_EQ(msix_vfio_vm_init(&mv, b.vm->fd, &vm_cfg), 0);
+	r = msix_vfio_open(&mv, bdf, &dev_cfg, &dev);
+	TEST_ASSERT(!r, "msix_vfio_open(%s): %s", bdf, strerror(-r));
+	TEST_ASSERT_EQ(msix_vfio_map_bar(&dev, 0, DEV_WINDOW_GPA), 0);
+	TEST_ASSERT(dev.passthrough && dev.bar[0].map, "no window over BAR0");
+	len = dev.bar[0].size;
+	/* A second view of the same mapping, not trapped at all. */
+	vm_set_user_memory_region(b.vm, 120, 0, DEV_DIRECT_GPA, len,
+				  dev.bar[0].map);
+	virt_map(b.vm, DEV_WINDOW_GPA, DEV_WINDOW_GPA, len / 4096);
+	virt_map(b.vm, DEV_DIRECT_GPA, DEV_DIRECT_GPA, len / 4096);
+	virt_map(b.vm, DEV_EXIT_GPA, DEV_EXIT_GPA, len / 4096);
+	b.dev = &dev;
+	b.dev_gpa = DEV_EXIT_GPA;
+	b.dev_len = len;
+
+	add_case("passthru", "register read, in-kernel window", &b, OP_READ, N_ACCESS, DEV_WINDOW_GPA + NVME_VS);
+	add_case("passthru", "register read, userspace exit + pread", &b, OP_READ, N_ACCESS, DEV_EXIT_GPA + NVME_VS);
+	add_case("passthru", "register read, directly mapped", &b, OP_READ, N_ACCESS, DEV_DIRECT_GPA + NVME_VS);
+	add_case("passthru", "register write, in-kernel window", &b, OP_WRITE, N_ACCESS, DEV_WINDOW_GPA + NVME_AQA);
+	add_case("passthru", "register write, userspace exit + pwrite", &b, OP_WRITE, N_ACCESS, DEV_EXIT_GPA + NVME_AQA);
+	add_case("passthru", "register write, directly mapped", &b, OP_WRITE, N_ACCESS, DEV_DIRECT_GPA + NVME_AQA);
+	run_cases();
+
+	bench_free(&b);
+	msix_vfio_close(&dev);
+	msix_vfio_vm_release(&mv);
+}
+
 static void ratio(const char *what, double r, const char *target)
 {
 	printf("%-58s %8.3f   %s\n", what, r, target);
@@ -669,6 +759,8 @@ int main(int argc, char **argv)
 		bench_scaling();
 	if (want(argc, argv, "memory"))
 		bench_memory();
+	if (want(argc, argv, "passthrough"))
+		bench_passthrough();
 
 	printf("\nratios (same run)                                          value    target\n");
 	ratio("in-kernel mask write / ioeventfd write (floor)",
@@ -717,6 +809,24 @@ int main(int argc, char **argv)
 	      ns_of("kernel bytes per 64-entry table"), "<= 1024");
 	ratio("kernel bytes per table (2048 entries)",
 	      ns_of("kernel bytes per 2048-entry table"), "<= 1024");
+
+	if (find("register read, in-kernel window")->ns >= 0) {
+		ratio("trapped-page register read: exit + pread / in-kernel window",
+		      ns_of("register read, userspace exit + pread") /
+		      ns_of("register read, in-kernel window"), "report");
+		ratio("trapped-page register read: in-kernel window / direct map",
+		      ns_of("register read, in-kernel window") /
+		      ns_of("register read, directly mapped"), "report");
+		ratio("trapped-page register write: exit + pwrite / in-kernel window",
+		      ns_of("register write, userspace exit + pwrite") /
+		      ns_of("register write, in-kernel window"), "report");
+		ratio("trapped-page register write: in-kernel window / direct map",
+		      ns_of("register write, in-kernel window") /
+		      ns_of("register write, directly mapped"), "report");
+		ratio("trapped-page register exits per access: window, exit",
+		      exits_of("register read, in-kernel window") +
+		      exits_of("register write, in-kernel window"), "0");
+	}
 
 	printf("BENCH-JSON-BEGIN\n[\n");
 	for (i = 0; i < nr_results; i++)
