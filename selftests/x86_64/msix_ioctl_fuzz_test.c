@@ -29,6 +29,7 @@
 #define NR_VCPUS	2
 /* Objects the rest of the system may allocate meanwhile. */
 #define SLAB_SLACK	64
+#define ROUND_MS	4000
 #define NR_GSIS		8
 #define GSI_BASE	32
 #define WINDOW		(4 * 0x100000ull)	/* tables 0-3 of MSIX_TABLE_GPA() */
@@ -283,8 +284,13 @@ static void fuzz_routes(struct fuzz *f, unsigned int *seed)
 	vm_ioctl(f->vm, KVM_SET_GSI_ROUTING, &rt.r);
 }
 
-static void fuzz_once(struct fuzz *f, unsigned int seed, uint64_t iterations)
+/*
+ * Up to @iterations calls, and at most ROUND_MS: a debug kernel runs the
+ * same calls several times slower.  Returns the calls made.
+ */
+static uint64_t fuzz_once(struct fuzz *f, unsigned int seed, uint64_t iterations)
 {
+	uint64_t deadline = msix_now_ms() + ROUND_MS;
 	struct kvm_irqfd irqfd = {};
 	uint64_t i;
 	int v;
@@ -308,7 +314,7 @@ static void fuzz_once(struct fuzz *f, unsigned int seed, uint64_t iterations)
 	}
 	pthread_create(&f->threads[NR_VCPUS], NULL, fire_irqs, f);
 
-	for (i = 0; i < iterations; i++) {
+	for (i = 0; i < iterations && msix_now_ms() < deadline; i++) {
 		switch (rand_r(&seed) % 10) {
 		case 0:
 		case 1:
@@ -343,8 +349,9 @@ static void fuzz_once(struct fuzz *f, unsigned int seed, uint64_t iterations)
 		pthread_join(f->threads[v], NULL);
 	WRITE_ONCE(stop, 0);
 	kvm_vm_free(f->vm);
-	for (i = 0; i < NR_GSIS; i++)
-		close(f->efd[i]);
+	for (v = 0; v < NR_GSIS; v++)
+		close(f->efd[v]);
+	return i;
 }
 
 TEST(fuzz)
@@ -353,6 +360,7 @@ TEST(fuzz)
 	uint64_t iterations = 3000;
 	struct fuzz f = {};
 	long slab_base = -1, slab_diff;
+	uint64_t done;
 	int round;
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
@@ -376,9 +384,9 @@ TEST(fuzz)
 	for (round = 0; round < 4; round++) {
 		if (round == 1)
 			slab_base = msix_slab_objects_flushed();
-		printf("# round %d: MSIX_FUZZ_SEED=%u MSIX_FUZZ_ITERATIONS=%lu\n",
-		       round, seed + round, iterations);
-		fuzz_once(&f, seed + round, iterations);
+		done = fuzz_once(&f, seed + round, iterations);
+		printf("# round %d: MSIX_FUZZ_SEED=%u MSIX_FUZZ_ITERATIONS=%lu: %lu calls\n",
+		       round, seed + round, iterations, done);
 	}
 	printf("# calls/successes: define %lu/%lu remove %lu/%lu bind %lu/%lu ctrl %lu/%lu\n",
 	       f.calls[0], f.ok[0], f.calls[1], f.ok[1], f.calls[2], f.ok[2],

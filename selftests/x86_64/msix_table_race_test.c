@@ -248,13 +248,16 @@ TEST(teardown_while_running)
 
 #define LEAK_GSIS	8
 #define LEAK_CYCLES	2000
+#define LEAK_MS		10000
 /* Objects the rest of the system may allocate meanwhile. */
 #define SLAB_SLACK	64
 
-static void leak_cycles(struct kvm_vm *vm, struct msix_shadow *s, int cycles,
-			bool leave_defined)
+/* Up to @cycles, for at most @ms; returns the cycles done. */
+static int leak_cycles(struct kvm_vm *vm, struct msix_shadow *s, int cycles,
+		       uint64_t ms)
 {
 	struct kvm_msix_entry_irq irq = { .table_id = s->id };
+	uint64_t deadline = msix_now_ms() + ms;
 	int c, e;
 
 	for (c = 0; c < cycles; c++) {
@@ -277,10 +280,12 @@ static void leak_cycles(struct kvm_vm *vm, struct msix_shadow *s, int cycles,
 			irq.flags = KVM_MSIX_ENTRY_IRQ_UNBIND;
 			vm_ioctl(vm, KVM_SET_MSIX_ENTRY_IRQ, &irq);
 		}
-		if (leave_defined && c == cycles - 1)
-			break;
+		/* The last table stays, for the VM's teardown to remove. */
+		if (c == cycles - 1 || msix_now_ms() >= deadline)
+			return c + 1;
 		msix_remove(vm, s->id);
 	}
+	return c;
 }
 
 /*
@@ -294,7 +299,7 @@ TEST(slab_baseline)
 	struct msix_shadow s;
 	struct kvm_vm *vm;
 	long base = -1, diff;
-	int round, i;
+	int round, i, cycles = 0;
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
 	if (msix_slab_objects() < 0)
@@ -316,14 +321,16 @@ TEST(slab_baseline)
 		}
 		rt->nr = LEAK_GSIS + 1;
 		kvm_gsi_routing_write(vm, rt);
-		leak_cycles(vm, &s, round ? LEAK_CYCLES : 10, true);
+		cycles = leak_cycles(vm, &s, round ? LEAK_CYCLES : 10, LEAK_MS);
 		kvm_vm_free(vm);
 	}
 	diff = msix_slab_settle(base, SLAB_SLACK);
 	printf("# %d cycles of define, %d binds, 1 rebind, %d unbinds, remove:\n",
-	       LEAK_CYCLES, LEAK_GSIS, LEAK_GSIS / 2 - 1);
+	       cycles, LEAK_GSIS, LEAK_GSIS / 2 - 1);
 	printf("# slab objects %ld before, %+ld after\n", base, diff);
 	TEST_ASSERT(diff <= SLAB_SLACK, "%ld slab objects leaked", diff);
+	/* A leak of one object per cycle must stand out of the slack. */
+	TEST_ASSERT(cycles >= 4 * SLAB_SLACK, "only %d cycles", cycles);
 }
 
 TEST_HARNESS_MAIN

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvm_util.h"
@@ -194,6 +195,14 @@ static inline uint64_t msix_run(struct kvm_vcpu *vcpu, struct msix_shadow *s,
 			    run->exit_reason, exit_reason_str(run->exit_reason));
 		return cmd;
 	}
+}
+
+static inline uint64_t msix_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
 /*
