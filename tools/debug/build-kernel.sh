@@ -5,7 +5,8 @@
 # files applied in tree (the path an upstream submission takes), KVM built
 # in, and KASAN, lockdep (PROVE_LOCKING), DEBUG_ATOMIC_SLEEP, UBSAN and
 # KMEMLEAK on.  Minimal config: x86_64_defconfig + kvm_guest.config, which is
-# what QEMU's serial console and virtio need.  ccache makes rebuilds cheap;
+# what QEMU's serial console and virtio need, plus VT-d and vfio-pci for the
+# vfio end-to-end test.  ccache makes rebuilds cheap;
 # only a change of patches/ unpacks the tree again.
 #
 # usage: build-kernel.sh PROJECT OUTDIR KSRC_TAR
@@ -52,6 +53,13 @@ CONFIG_PROC_FS=y
 CONFIG_BLK_DEV_INITRD=y
 CONFIG_SERIAL_8250=y
 CONFIG_SERIAL_8250_CONSOLE=y
+# The vfio end-to-end test (run-vm.sh --vfio): QEMU's VT-d with interrupt
+# remapping, and vfio-pci to take its e1000e and nvme.
+CONFIG_IOMMU_SUPPORT=y
+CONFIG_INTEL_IOMMU=y
+CONFIG_IRQ_REMAP=y
+CONFIG_VFIO=y
+CONFIG_VFIO_PCI=y
 EOF
 
 cc="gcc"
@@ -63,7 +71,7 @@ if [ ! -e .config ] || [ "$out/debug.config" -nt .config ]; then
 		kernel/configs/kvm_guest.config "$out/debug.config" > /dev/null
 	make -s olddefconfig
 	for c in KVM KVM_AMD KASAN PROVE_LOCKING DEBUG_ATOMIC_SLEEP UBSAN \
-		 DEBUG_KMEMLEAK KVM_MSIX_TABLE; do
+		 DEBUG_KMEMLEAK KVM_MSIX_TABLE INTEL_IOMMU IRQ_REMAP VFIO_PCI; do
 		grep -q "^CONFIG_$c=y" .config ||
 			{ echo "debug config lacks CONFIG_$c" >&2; exit 1; }
 	done
