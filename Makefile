@@ -11,7 +11,11 @@
 #                      plus sparse, W=1 and checkpatch --strict
 #   make check-debug   the kselftests on a debug kernel (KASAN, lockdep,
 #                      UBSAN, KMEMLEAK) built with the device in tree
+#   make check-upstream  upstream's x86_64 KVM selftests, stock modules vs
+#                      the project's: the results must be identical
 #   make install       install the modules into /lib/modules/$(KVER)/updates
+#   make fuzz          the access decoder under libFuzzer against its model,
+#                      bounded (part of make check); make fuzz-long: 30 min
 #
 # Packagers: KVER, KDIR (kernel headers/build dir), KSRC_TAR or KSRC (an
 # unpacked, unpatched 6.12.y source tree) select another 6.12.y kernel.
@@ -43,7 +47,7 @@ KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
 Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
-	check-vm check-debug kbuild install clean distclean
+	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long
 
 all: modules headers selftests tools
 
@@ -88,7 +92,7 @@ demo: all
 # The benchmark, in the test VM; results and plot in build/bench/.
 bench: all
 	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --bench --vfio
-	$(Q)tools/bench/plot.sh $(BUILD)/vm/console-bench.log $(BUILD)/bench
+	$(Q)tools/bench/plot.sh $(BUILD)/vm/console-bench-vfio.log $(BUILD)/bench
 
 check: all
 	$(Q)tools/build/check.sh $(CURDIR) $(BUILD)
@@ -104,12 +108,24 @@ kbuild:
 check-vm: all
 	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --tests
 
+# virt/kvm/msix_decode.h in userspace under libFuzzer (tools/fuzz/README.md).
+fuzz: deps
+	$(Q)tools/fuzz/run.sh --build $(BUILD)
+
+fuzz-long: deps
+	$(Q)tools/fuzz/run.sh --build $(BUILD) --long
+
 # The kselftests on a KASAN + lockdep + UBSAN + KMEMLEAK kernel with the
 # device built in (patches/ applied in tree), under single-threaded TCG.
 check-debug: all
 	$(Q)tools/debug/build-kernel.sh $(CURDIR) $(BUILD)/debug $(KSRC_TAR)
 	$(Q)VM_TIMEOUT=$${VM_TIMEOUT:-2400} tools/vmtest/run-vm.sh --build $(BUILD) \
-		--tests --kernel $(BUILD)/debug/bzImage
+		--tests --vfio --kernel $(BUILD)/debug/bzImage
+
+# The upstream x86_64 KVM selftests on the stock modules and on the project's,
+# in the same VM image; fails if the pass/skip/fail sets differ.
+check-upstream: modules headers tree
+	$(Q)tools/regress/upstream-selftests.sh $(CURDIR) $(BUILD)
 
 install: modules
 	install -d $(DESTDIR)/lib/modules/$(KVER)/updates/kvm-msix

@@ -525,6 +525,71 @@ TEST(qword_data_and_unmask)
 	kvm_vm_free(v.vm);
 }
 
+static void guest_store16(void)
+{
+	static const uint32_t msg[4] = { 0xfee00000, 0, VEC_BASE + 3, 0 };
+	uint64_t e = table_gpa + 3 * MSIX_ENTRY_SIZE;
+
+	guest_enable_irqs();
+	GUEST_SYNC(0);
+	/*
+	 * New Address (APIC 0 instead of the absent APIC 1) and a cleared
+	 * Mask in one 16 byte store, which KVM splits into two QWORDs.
+	 */
+	asm volatile("movups (%1), %%xmm0\n\tmovups %%xmm0, (%0)"
+		     : : "r"(e), "r"(msg) : "xmm0", "memory");
+	GUEST_ASSERT_EQ(guest_count(VEC_BASE + 3), 1);
+	GUEST_SYNC(1);
+	GUEST_DONE();
+}
+
+/*
+ * The first half of the store changes the address and raises the report;
+ * the second half unmasks.  The held event must not leave through the old
+ * route (to an APIC that does not exist: it would be lost) before the VMM
+ * has seen the new address.
+ */
+TEST(store16_address_and_unmask)
+{
+	struct kvm_run *run;
+	uint8_t vec[NR], dest[NR];
+	struct msix_exits ex;
+	struct irq_vm v;
+	int i, exits = 0;
+
+	irq_vm_create(&v, 1, guest_store16, 0, true);
+	for (i = 0; i < NR; i++) {
+		vec[i] = VEC_BASE + i;
+		dest[i] = 0;
+	}
+	dest[3] = 1;
+	v.s.table[3 * 4] = 0xfee01000;
+	set_routes(v.vm, vec, dest);
+	run_to(&v, 0, 0, &ex);
+	fire(v.vm, 3);
+	TEST_ASSERT(pending(&v.s, 3), "event not held while masked");
+
+	run = v.vcpus[0]->run;
+	for (;;) {
+		vcpu_run(v.vcpus[0]);
+		if (run->exit_reason != KVM_EXIT_MSIX_ENTRY_UPDATED)
+			break;
+		TEST_ASSERT_EQ(run->msix_entry_updated.entry, 3);
+		TEST_ASSERT_EQ(run->msix_entry_updated.vector_ctrl, 0);
+		dest[3] = run->msix_entry_updated.address >> 12 & 0xff;
+		vec[3] = run->msix_entry_updated.data;
+		set_routes(v.vm, vec, dest);
+		exits++;
+	}
+	TEST_ASSERT_EQ(get_ucall(v.vcpus[0], NULL), UCALL_SYNC);
+	TEST_ASSERT_EQ(exits, 1);
+	TEST_ASSERT_EQ(dest[3], 0);
+	TEST_ASSERT(!pending(&v.s, 3), "still pending after the unmask");
+	TEST_ASSERT_EQ(host_count(v.vm, VEC_BASE + 3), 1);
+	run_done(&v, 0);
+	kvm_vm_free(v.vm);
+}
+
 static void guest_reprogram_full(void)
 {
 	uint64_t e = table_gpa + 6 * MSIX_ENTRY_SIZE;

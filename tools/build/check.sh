@@ -3,7 +3,8 @@
 #
 # The whole test suite: the kselftests in a VM (tools/vmtest/run-vm.sh, with
 # the vfio-pci devices the end-to-end test assigns), then the static checks
-# (check-static.sh).  Each prints TAP and its own closing
+# (check-static.sh), then the bounded libFuzzer run of the access decoder
+# (tools/fuzz/run.sh, one test).  Each prints TAP and its own closing
 # line; this prints the sum as the last line and fails if anything failed.
 #
 # usage: check.sh PROJECT BUILD
@@ -43,6 +44,11 @@ echo "# ==== static checks ===="
 make -s -C "$project" check-static 2>&1 | tee "$out/static"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 tally "$out/static" "check-static"
+
+echo "# ==== decoder fuzzing ===="
+"$project/tools/fuzz/run.sh" --build "$build" 2>&1 | tee "$out/fuzz"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+tally "$out/fuzz" "tools/fuzz/run.sh"
 
 [ "$tf" -eq 0 ] || status=1
 echo "$tp passed, $tf failed, $ts skipped"

@@ -13,6 +13,7 @@ pkgs=(
 	linux-source-6.12 "linux-headers-$KVER"
 	qemu-system-x86 busybox-static
 	sparse gnuplot-nox ccache
+	clang libclang-rt-14-dev
 )
 
 missing=()

@@ -193,6 +193,20 @@ static bool msix_can_report(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * This vCPU's pending exit reports entry @index of @t: a later element of
+ * the same instruction (the second QWORD of a 16 byte store, the next DWORD
+ * of REP MOVS) may report it again, and must not take an unmask into
+ * effect before userspace has seen what the exit reports.
+ */
+static bool msix_reporting(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
+			   u32 index)
+{
+	return vcpu && kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu) &&
+	       vcpu->msix_exit.table_id == t->id &&
+	       vcpu->msix_exit.entry == index;
+}
+
+/*
  * Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED; once userspace sees it,
  * a deferred update is no longer pending.
  */
@@ -312,6 +326,7 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	u32 index = off / KVM_MSIX_ENTRY_SIZE, reg = off % KVM_MSIX_ENTRY_SIZE;
 	struct kvm_msix_entry __user *ue = &t->table[index];
 	struct kvm_msix_entry old, new;
+	bool reporting;
 	int r = -EOPNOTSUPP;
 
 	mutex_lock(&t->lock);
@@ -320,10 +335,16 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	new = old;
 	memcpy((u8 *)&new + reg, val, len);
 
+	/*
+	 * An update whose exit is raised but not taken is not seen yet: it
+	 * counts as unreported.  The exit reads the entry when it is taken,
+	 * so reporting the same entry again costs nothing.
+	 */
+	reporting = msix_reporting(vcpu, t, index);
 	switch (msix_decide_write(&old, &new,
 				  t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
-				  xa_load(&t->dirty, index),
-				  msix_can_report(vcpu))) {
+				  reporting || xa_load(&t->dirty, index),
+				  reporting || msix_can_report(vcpu))) {
 	case MSIX_WRITE_NONE:
 		r = 0;
 		break;
@@ -331,7 +352,9 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 		r = msix_store_ctrl(t, index, new.ctrl);
 		break;
 	case MSIX_WRITE_MARK:
-		if (xa_is_err(xa_store(&t->dirty, index, xa_mk_value(1),
+		/* The pending exit will show this update too. */
+		if (!reporting &&
+		    xa_is_err(xa_store(&t->dirty, index, xa_mk_value(1),
 				       GFP_KERNEL_ACCOUNT)))
 			break;
 		r = msix_write_user((u8 __user *)ue + reg, len, val);

@@ -50,9 +50,10 @@ static inline bool msix_access_ok(u64 base, u32 size, u64 addr, int len)
 {
 	if (len != 4 && len != 8)
 		return false;
-	if (addr & (len - 1))
+	/* Aligned within the range: the same as absolute for 8-aligned bases. */
+	if (addr < base || (addr - base) & (len - 1))
 		return false;
-	return addr >= base && addr - base <= size - len;
+	return size >= len && addr - base <= size - len;
 }
 
 /*
