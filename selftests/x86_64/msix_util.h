@@ -293,4 +293,37 @@ MSIX_DEFINE_ACCESSORS(w, uint16_t)
 MSIX_DEFINE_ACCESSORS(l, uint32_t)
 MSIX_DEFINE_ACCESSORS(q, uint64_t)
 
+/* One guest access of @len bytes (1, 2, 4 or 8), as one instruction. */
+static inline uint64_t msix_read(uint64_t gpa, int len)
+{
+	switch (len) {
+	case 1:
+		return msix_readb(gpa);
+	case 2:
+		return msix_readw(gpa);
+	case 4:
+		return msix_readl(gpa);
+	default:
+		return msix_readq(gpa);
+	}
+}
+
+static inline void msix_write(uint64_t gpa, int len, uint64_t v)
+{
+	switch (len) {
+	case 1:
+		msix_writeb(gpa, v);
+		break;
+	case 2:
+		msix_writew(gpa, v);
+		break;
+	case 4:
+		msix_writel(gpa, v);
+		break;
+	default:
+		msix_writeq(gpa, v);
+		break;
+	}
+}
+
 #endif /* SELFTEST_KVM_MSIX_UTIL_H */

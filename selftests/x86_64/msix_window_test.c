@@ -192,38 +192,6 @@ static const struct {
 	{ 0x3000, 8 }, { 0x3abc, 2 }, { 0x3ff0, 8 }, { 0x3fff, 1 },
 };
 
-static uint64_t guest_read(uint64_t gpa, int len)
-{
-	switch (len) {
-	case 1:
-		return msix_readb(gpa);
-	case 2:
-		return msix_readw(gpa);
-	case 4:
-		return msix_readl(gpa);
-	default:
-		return msix_readq(gpa);
-	}
-}
-
-static void guest_write(uint64_t gpa, int len, uint64_t v)
-{
-	switch (len) {
-	case 1:
-		msix_writeb(gpa, v);
-		break;
-	case 2:
-		msix_writew(gpa, v);
-		break;
-	case 4:
-		msix_writel(gpa, v);
-		break;
-	default:
-		msix_writeq(gpa, v);
-		break;
-	}
-}
-
 static uint64_t expected(uint32_t off, int len)
 {
 	uint64_t v = 0;
@@ -244,12 +212,12 @@ static void guest_passthrough(void)
 	int i;
 
 	for (i = 0; i < ARRAY_SIZE(accesses); i++)
-		GUEST_ASSERT_EQ(guest_read(win_gpa + accesses[i].off,
+		GUEST_ASSERT_EQ(msix_read(win_gpa + accesses[i].off,
 					   accesses[i].len),
 				expected(accesses[i].off, accesses[i].len));
 	GUEST_SYNC(0);
 	for (i = 0; i < ARRAY_SIZE(accesses); i++)
-		guest_write(win_gpa + accesses[i].off, accesses[i].len,
+		msix_write(win_gpa + accesses[i].off, accesses[i].len,
 			    new_value(i));
 	GUEST_SYNC(1);
 	/* The device's new contents, read back through the window. */
@@ -257,7 +225,7 @@ static void guest_passthrough(void)
 		uint64_t mask = accesses[i].len == 8 ? ~0ull :
 				(1ull << (accesses[i].len * 8)) - 1;
 
-		GUEST_ASSERT_EQ(guest_read(win_gpa + accesses[i].off,
+		GUEST_ASSERT_EQ(msix_read(win_gpa + accesses[i].off,
 					   accesses[i].len),
 				new_value(i) & mask);
 	}

@@ -564,37 +564,6 @@ static const struct access nvme_writes[] = {
 #define NR_READS	ARRAY_SIZE(nvme_reads)
 #define NR_WRITES	ARRAY_SIZE(nvme_writes)
 
-static uint64_t guest_read(uint64_t gpa, int len)
-{
-	switch (len) {
-	case 1:
-		return msix_readb(gpa);
-	case 2:
-		return msix_readw(gpa);
-	case 4:
-		return msix_readl(gpa);
-	default:
-		return msix_readq(gpa);
-	}
-}
-
-static void guest_write(uint64_t gpa, int len, uint64_t val)
-{
-	switch (len) {
-	case 1:
-		msix_writeb(gpa, val);
-		break;
-	case 2:
-		msix_writew(gpa, val);
-		break;
-	case 4:
-		msix_writel(gpa, val);
-		break;
-	default:
-		msix_writeq(gpa, val);
-	}
-}
-
 static void guest_nvme(void)
 {
 	uint64_t e = entry_gpa(NVME_ENTRY);
@@ -604,7 +573,7 @@ static void guest_nvme(void)
 	asm volatile("sti; nop");
 
 	for (i = 0; i < NR_READS; i++)
-		GUEST_SYNC_ARGS(1, guest_read(bar0 + nvme_reads[i].off,
+		GUEST_SYNC_ARGS(1, msix_read(bar0 + nvme_reads[i].off,
 					      nvme_reads[i].len), i, 0, 0);
 	/* CAP as two DWORDs is CAP as a QWORD. */
 	GUEST_ASSERT_EQ((uint64_t)msix_readl(bar0 + NVME_CAP + 4) << 32 |
@@ -613,7 +582,7 @@ static void guest_nvme(void)
 
 	for (i = 0; i < NR_WRITES; i++) {
 		GUEST_SYNC_ARGS(2, i, 0, 0, 0);
-		guest_write(bar0 + nvme_writes[i].off, nvme_writes[i].len,
+		msix_write(bar0 + nvme_writes[i].off, nvme_writes[i].len,
 			    nvme_writes[i].val);
 		GUEST_SYNC_ARGS(3, msix_readl(bar0 + NVME_AQA),
 				msix_readq(bar0 + NVME_ASQ),
