@@ -213,12 +213,12 @@ static void guest_passthrough(void)
 
 	for (i = 0; i < ARRAY_SIZE(accesses); i++)
 		GUEST_ASSERT_EQ(msix_read(win_gpa + accesses[i].off,
-					   accesses[i].len),
+					  accesses[i].len),
 				expected(accesses[i].off, accesses[i].len));
 	GUEST_SYNC(0);
 	for (i = 0; i < ARRAY_SIZE(accesses); i++)
 		msix_write(win_gpa + accesses[i].off, accesses[i].len,
-			    new_value(i));
+			   new_value(i));
 	GUEST_SYNC(1);
 	/* The device's new contents, read back through the window. */
 	for (i = 0; i < ARRAY_SIZE(accesses); i++) {
@@ -226,7 +226,7 @@ static void guest_passthrough(void)
 				(1ull << (accesses[i].len * 8)) - 1;
 
 		GUEST_ASSERT_EQ(msix_read(win_gpa + accesses[i].off,
-					   accesses[i].len),
+					  accesses[i].len),
 				new_value(i) & mask);
 	}
 	GUEST_SYNC(2);

@@ -574,7 +574,7 @@ static void guest_nvme(void)
 
 	for (i = 0; i < NR_READS; i++)
 		GUEST_SYNC_ARGS(1, msix_read(bar0 + nvme_reads[i].off,
-					      nvme_reads[i].len), i, 0, 0);
+					     nvme_reads[i].len), i, 0, 0);
 	/* CAP as two DWORDs is CAP as a QWORD. */
 	GUEST_ASSERT_EQ((uint64_t)msix_readl(bar0 + NVME_CAP + 4) << 32 |
 			msix_readl(bar0 + NVME_CAP), msix_readq(bar0 + NVME_CAP));
@@ -583,7 +583,7 @@ static void guest_nvme(void)
 	for (i = 0; i < NR_WRITES; i++) {
 		GUEST_SYNC_ARGS(2, i, 0, 0, 0);
 		msix_write(bar0 + nvme_writes[i].off, nvme_writes[i].len,
-			    nvme_writes[i].val);
+			   nvme_writes[i].val);
 		GUEST_SYNC_ARGS(3, msix_readl(bar0 + NVME_AQA),
 				msix_readq(bar0 + NVME_ASQ),
 				msix_readq(bar0 + NVME_ACQ), 0);
