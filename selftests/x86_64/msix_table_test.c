@@ -472,16 +472,6 @@ KVM_ONE_VCPU_TEST(msix, many_tables, guest_many)
 	run_to_done(vcpu, NULL);
 }
 
-static void expect_define_error(struct kvm_vm *vm, struct kvm_msix_table *t,
-				int err, const char *what)
-{
-	int r = __msix_define(vm, t);
-
-	TEST_ASSERT(r == -1 && errno == err,
-		    "%s: KVM_DEFINE_MSIX_TABLE returned %d errno %d, want errno %d",
-		    what, r, errno, err);
-}
-
 /* Every bad input gets its errno and leaves nothing behind. */
 TEST(define_errors)
 {
@@ -503,91 +493,91 @@ TEST(define_errors)
 		/* PASSTHROUGH fails too here: it needs a window. */
 		if (t.flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES)
 			continue;
-		expect_define_error(vm, &t, EINVAL, "flags");
+		msix_expect_define_error(vm, &t, EINVAL, "flags");
 	}
 	t = good;
 	t.pad = 1;
-	expect_define_error(vm, &t, EINVAL, "pad");
+	msix_expect_define_error(vm, &t, EINVAL, "pad");
 	t = good;
 	t.reserved = 1;
-	expect_define_error(vm, &t, EINVAL, "reserved");
+	msix_expect_define_error(vm, &t, EINVAL, "reserved");
 	/* Without KVM_MSIX_TABLE_FLAG_PASSTHROUGH the window must be 0. */
 	t = good;
 	t.window_gpa = MSIX_TABLE_GPA(0);
-	expect_define_error(vm, &t, EINVAL, "window_gpa without the flag");
+	msix_expect_define_error(vm, &t, EINVAL, "window_gpa without the flag");
 	t = good;
 	t.window_size = 0x1000;
-	expect_define_error(vm, &t, EINVAL, "window_size without the flag");
+	msix_expect_define_error(vm, &t, EINVAL, "window_size without the flag");
 	t = good;
 	t.window_uaddr = (uint64_t)s.table;
-	expect_define_error(vm, &t, EINVAL, "window_uaddr without the flag");
+	msix_expect_define_error(vm, &t, EINVAL, "window_uaddr without the flag");
 	t = good;
 	t.nr_entries = 0;
-	expect_define_error(vm, &t, EINVAL, "nr_entries 0");
+	msix_expect_define_error(vm, &t, EINVAL, "nr_entries 0");
 	t.nr_entries = KVM_MSIX_MAX_ENTRIES + 1;
-	expect_define_error(vm, &t, EINVAL, "nr_entries 2049");
+	msix_expect_define_error(vm, &t, EINVAL, "nr_entries 2049");
 	t.nr_entries = ~0u;
-	expect_define_error(vm, &t, EINVAL, "nr_entries ~0");
+	msix_expect_define_error(vm, &t, EINVAL, "nr_entries ~0");
 	for (i = 1; i < 8; i <<= 1) {
 		t = good;
 		t.table_gpa += i;
-		expect_define_error(vm, &t, EINVAL, "table_gpa alignment");
+		msix_expect_define_error(vm, &t, EINVAL, "table_gpa alignment");
 		t = good;
 		t.pba_gpa += i;
-		expect_define_error(vm, &t, EINVAL, "pba_gpa alignment");
+		msix_expect_define_error(vm, &t, EINVAL, "pba_gpa alignment");
 		t = good;
 		t.table_uaddr += i;
-		expect_define_error(vm, &t, EINVAL, "table_uaddr alignment");
+		msix_expect_define_error(vm, &t, EINVAL, "table_uaddr alignment");
 		t = good;
 		t.pba_uaddr += i;
-		expect_define_error(vm, &t, EINVAL, "pba_uaddr alignment");
+		msix_expect_define_error(vm, &t, EINVAL, "pba_uaddr alignment");
 	}
 	t = good;
 	t.pba_gpa = t.table_gpa + 99 * MSIX_ENTRY_SIZE;
-	expect_define_error(vm, &t, EINVAL, "PBA inside the table");
+	msix_expect_define_error(vm, &t, EINVAL, "PBA inside the table");
 	t.pba_gpa = t.table_gpa - 8;
-	expect_define_error(vm, &t, EINVAL, "PBA overlapping the table start");
+	msix_expect_define_error(vm, &t, EINVAL, "PBA overlapping the table start");
 	t = good;
 	t.table_gpa = -8ull;
-	expect_define_error(vm, &t, EINVAL, "table gpa + size overflow");
+	msix_expect_define_error(vm, &t, EINVAL, "table gpa + size overflow");
 	t = good;
 	t.pba_gpa = -8ull;
-	expect_define_error(vm, &t, EINVAL, "PBA gpa + size overflow");
+	msix_expect_define_error(vm, &t, EINVAL, "PBA gpa + size overflow");
 
 	t = good;
 	t.table_uaddr = 0xffff800000000000ull;
-	expect_define_error(vm, &t, EFAULT, "kernel table_uaddr");
+	msix_expect_define_error(vm, &t, EFAULT, "kernel table_uaddr");
 	t = good;
 	t.pba_uaddr = 0;
-	expect_define_error(vm, &t, EFAULT, "NULL pba_uaddr");
+	msix_expect_define_error(vm, &t, EFAULT, "NULL pba_uaddr");
 	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	TEST_ASSERT(ro != MAP_FAILED, "mmap");
 	t = good;
 	t.table_uaddr = (uint64_t)ro;
-	expect_define_error(vm, &t, EFAULT, "read-only table memory");
+	msix_expect_define_error(vm, &t, EFAULT, "read-only table memory");
 	t = good;
 	t.pba_uaddr = (uint64_t)ro;
-	expect_define_error(vm, &t, EFAULT, "read-only PBA memory");
+	msix_expect_define_error(vm, &t, EFAULT, "read-only PBA memory");
 	munmap(ro, 4096);
 	t = good;
 	t.table_uaddr = (uint64_t)ro;
-	expect_define_error(vm, &t, EFAULT, "unmapped table memory");
+	msix_expect_define_error(vm, &t, EFAULT, "unmapped table memory");
 
 	/* None of the above left anything: the good table defines. */
 	TEST_ASSERT_EQ(__msix_define(vm, &good), 0);
 
 	t = good;
-	expect_define_error(vm, &t, EEXIST, "same id");
+	msix_expect_define_error(vm, &t, EEXIST, "same id");
 	msix_shadow_init(&s2, 2, 100, MSIX_TABLE_GPA(1), MSIX_PBA_GPA(1));
 	t = msix_table_of(&s2);
 	t.table_gpa = good.table_gpa + 99 * MSIX_ENTRY_SIZE;
-	expect_define_error(vm, &t, EEXIST, "table over another table");
+	msix_expect_define_error(vm, &t, EEXIST, "table over another table");
 	t = msix_table_of(&s2);
 	t.pba_gpa = good.table_gpa;
-	expect_define_error(vm, &t, EEXIST, "PBA over another table");
+	msix_expect_define_error(vm, &t, EEXIST, "PBA over another table");
 	t = msix_table_of(&s2);
 	t.table_gpa = good.pba_gpa - 8;
-	expect_define_error(vm, &t, EEXIST, "table over another PBA");
+	msix_expect_define_error(vm, &t, EEXIST, "table over another PBA");
 	TEST_ASSERT_EQ(__msix_define(vm, &(struct kvm_msix_table){
 		.id = 2, .nr_entries = 100,
 		.table_gpa = MSIX_TABLE_GPA(1), .pba_gpa = MSIX_PBA_GPA(1),

@@ -85,6 +85,18 @@ static inline int __msix_define(struct kvm_vm *vm, struct kvm_msix_table *t)
 	return __vm_ioctl(vm, KVM_DEFINE_MSIX_TABLE, t);
 }
 
+/* KVM_DEFINE_MSIX_TABLE must fail with @err; @what names the case. */
+static inline void msix_expect_define_error(struct kvm_vm *vm,
+					    struct kvm_msix_table *t, int err,
+					    const char *what)
+{
+	int r = __msix_define(vm, t);
+
+	TEST_ASSERT(r == -1 && errno == err,
+		    "%s: KVM_DEFINE_MSIX_TABLE returned %d errno %d, want errno %d",
+		    what, r, errno, err);
+}
+
 static inline void msix_define(struct kvm_vm *vm, const struct msix_shadow *s)
 {
 	struct kvm_msix_table t = msix_table_of(s);
@@ -211,6 +223,11 @@ static inline uint64_t msix_now_ms(void)
  * allocations) and xarray nodes.  -1 if /proc/slabinfo is unreadable (not
  * root, or no SLUB statistics).
  */
+static inline bool msix_slab_counted(const char *name)
+{
+	return !strncmp(name, "kmalloc-", 8) || !strcmp(name, "radix_tree_node");
+}
+
 static inline long msix_slab_objects(void)
 {
 	char line[512], name[128];
@@ -222,8 +239,7 @@ static inline long msix_slab_objects(void)
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%127s %ld", name, &objs) != 2)
 			continue;
-		if (!strncmp(name, "kmalloc-", 8) ||
-		    !strcmp(name, "radix_tree_node"))
+		if (msix_slab_counted(name))
 			total += objs;
 	}
 	fclose(f);
@@ -243,9 +259,7 @@ static inline long msix_slab_objects_flushed(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%127s", name) != 1 ||
-		    (strncmp(name, "kmalloc-", 8) &&
-		     strcmp(name, "radix_tree_node")))
+		if (sscanf(line, "%127s", name) != 1 || !msix_slab_counted(name))
 			continue;
 		snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", name);
 		w = fopen(path, "w");

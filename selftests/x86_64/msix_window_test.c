@@ -74,16 +74,6 @@ static void window_define(struct kvm_vm *vm, struct window *w)
 	vm_ioctl(vm, KVM_DEFINE_MSIX_TABLE, &t);
 }
 
-static void expect_error(struct kvm_vm *vm, struct kvm_msix_table *t, int err,
-			 const char *what)
-{
-	int r = __msix_define(vm, t);
-
-	TEST_ASSERT(r == -1 && errno == err,
-		    "%s: KVM_DEFINE_MSIX_TABLE returned %d errno %d, expected %d",
-		    what, r, errno, err);
-}
-
 /* Every malformed window is refused and leaves nothing behind. */
 TEST(window_errors)
 {
@@ -99,59 +89,59 @@ TEST(window_errors)
 
 	t = good;
 	t.window_size = 0;
-	expect_error(vm, &t, EINVAL, "window_size 0");
+	msix_expect_define_error(vm, &t, EINVAL, "window_size 0");
 	for (i = 0; i < 12; i++) {
 		t = good;
 		t.window_gpa -= 1ull << i;
 		t.window_size += 1ull << i;
-		expect_error(vm, &t, EINVAL, "window_gpa not page aligned");
+		msix_expect_define_error(vm, &t, EINVAL, "window_gpa not page aligned");
 		t = good;
 		t.window_size += 1ull << i;
-		expect_error(vm, &t, EINVAL, "window_size not page aligned");
+		msix_expect_define_error(vm, &t, EINVAL, "window_size not page aligned");
 		t = good;
 		t.window_uaddr += 1ull << i;
-		expect_error(vm, &t, EINVAL, "window_uaddr not page aligned");
+		msix_expect_define_error(vm, &t, EINVAL, "window_uaddr not page aligned");
 	}
 	t = good;
 	t.window_size = TABLE_OFF;
-	expect_error(vm, &t, EINVAL, "window ends before the table");
+	msix_expect_define_error(vm, &t, EINVAL, "window ends before the table");
 	t = good;
 	t.window_gpa += 0x3000;
 	t.window_size = 0x1000;
-	expect_error(vm, &t, EINVAL, "window starts after the table");
+	msix_expect_define_error(vm, &t, EINVAL, "window starts after the table");
 	t = good;
 	t.pba_gpa = WIN_GPA + WIN_SIZE;
-	expect_error(vm, &t, EINVAL, "PBA outside the window");
+	msix_expect_define_error(vm, &t, EINVAL, "PBA outside the window");
 	t = good;
 	t.pba_gpa = WIN_GPA + WIN_SIZE - 8;
 	t.window_size = WIN_SIZE;
 	t.nr_entries = 65;	/* a 16 byte PBA across the window's end */
-	expect_error(vm, &t, EINVAL, "PBA across the window's end");
+	msix_expect_define_error(vm, &t, EINVAL, "PBA across the window's end");
 	t = good;
 	t.window_gpa = -4096ull;
 	t.window_size = 8192;
-	expect_error(vm, &t, EINVAL, "window wraps");
+	msix_expect_define_error(vm, &t, EINVAL, "window wraps");
 	t = good;
 	t.window_size = 1ull << 31;
-	expect_error(vm, &t, EINVAL, "window of 2 GiB");
+	msix_expect_define_error(vm, &t, EINVAL, "window of 2 GiB");
 
 	t = good;
 	t.window_uaddr = 0xffff800000000000ull;
-	expect_error(vm, &t, EFAULT, "window_uaddr in the kernel");
+	msix_expect_define_error(vm, &t, EFAULT, "window_uaddr in the kernel");
 	t = good;
 	t.window_uaddr = (uint64_t)msix_alloc(WIN_SIZE);
 	TEST_ASSERT_EQ(munmap((void *)t.window_uaddr + 4096, 4096), 0);
-	expect_error(vm, &t, EFAULT, "a hole in the window's mapping");
+	msix_expect_define_error(vm, &t, EFAULT, "a hole in the window's mapping");
 	ro = mmap(NULL, WIN_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	TEST_ASSERT(ro != MAP_FAILED, "mmap");
 	t = good;
 	t.window_uaddr = (uint64_t)ro;
-	expect_error(vm, &t, EFAULT, "a read-only mapping");
+	msix_expect_define_error(vm, &t, EFAULT, "a read-only mapping");
 
 	/* Nothing was left behind: the good table defines, once. */
 	t = good;
 	TEST_ASSERT_EQ(__msix_define(vm, &t), 0);
-	expect_error(vm, &t, EEXIST, "the same table again");
+	msix_expect_define_error(vm, &t, EEXIST, "the same table again");
 
 	/* Another table may not sit anywhere in the window. */
 	{
@@ -159,11 +149,11 @@ TEST(window_errors)
 
 		msix_shadow_init(&o, 2, 1, WIN_GPA, WIN_GPA + 0x100);
 		t = msix_table_of(&o);
-		expect_error(vm, &t, EEXIST, "a table inside the window");
+		msix_expect_define_error(vm, &t, EEXIST, "a table inside the window");
 		o.table_gpa = WIN_GPA + WIN_SIZE;
 		o.pba_gpa = WIN_GPA + WIN_SIZE - 8;
 		t = msix_table_of(&o);
-		expect_error(vm, &t, EEXIST, "a PBA inside the window");
+		msix_expect_define_error(vm, &t, EEXIST, "a PBA inside the window");
 		o.pba_gpa = WIN_GPA + WIN_SIZE + 0x100;
 		t = msix_table_of(&o);
 		TEST_ASSERT_EQ(__msix_define(vm, &t), 0);
