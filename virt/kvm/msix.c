@@ -647,10 +647,9 @@ static int msix_check_table(const struct kvm_msix_table *table,
 	r = msix_check_window(table, l);
 	if (r)
 		return r;
-	if (table->flags & KVM_MSIX_TABLE_FLAG_PASSTHROUGH) {
-		l->window_gpa = table->window_gpa;
-		l->window_len = table->window_size;
-	}
+	/* Both 0 without KVM_MSIX_TABLE_FLAG_PASSTHROUGH, as checked. */
+	l->window_gpa = table->window_gpa;
+	l->window_len = table->window_size;
 
 	/*
 	 * The memory must be there now; it is never written here, so that a
