@@ -2,31 +2,37 @@
 /*
  * KVM in-kernel MSI-X table emulation
  *
- * A table is two MMIO devices on KVM_MMIO_BUS, one over the guest's MSI-X
- * table and one over its Pending Bit Array.  Both are backed by memory the
- * VMM supplies: the kernel keeps no copy, so the VMM can read, save and
- * restore the table at any time, and whatever access the kernel declines
- * reaches the VMM as an ordinary KVM_EXIT_MMIO that it emulates against the
- * same memory.
+ * A table is one or two MMIO devices on KVM_MMIO_BUS (over the guest's MSI-X
+ * table and its Pending Bit Array, or over a passthrough window holding
+ * both), backed by memory the VMM supplies.  The kernel keeps no copy, so
+ * the VMM can read, save and restore the table at any time, and whatever
+ * access the kernel declines reaches the VMM as an ordinary KVM_EXIT_MMIO
+ * that it emulates against the same memory.
  *
  * The kernel serves aligned DWORD and QWORD reads of both ranges and writes
- * to the table.  A write that changes an entry's Message Address or Message
- * Data is stored and then reported with KVM_EXIT_MSIX_ENTRY_UPDATED once the
- * guest instruction has completed, so the VMM can update its routing.
+ * to the table.  Every write is in the memory when the guest instruction
+ * completes; one that changes an entry's Message Address or Data is also
+ * reported with KVM_EXIT_MSIX_ENTRY_UPDATED, unless the VMM asked not to
+ * hear of it.
  *
- * An entry bound to a GSI (KVM_SET_MSIX_ENTRY_IRQ) gates that GSI: while the
- * entry is masked (its Mask bit, Function Mask, or MSI-X disabled) an
- * interrupt sets the entry's Pending bit instead of reaching the guest, and
- * unmasking delivers it once.  Gate decisions, Vector Control writes and
- * Pending bits are serialized by the table's mutex: a mask write that has
- * completed has no delivery decided before it still to come.
+ * An interrupt on an entry (a GSI bound to it with KVM_SET_MSIX_ENTRY_IRQ,
+ * or KVM_SIGNAL_MSIX) is what the function would send: the entry's Message
+ * Address and Data as they are in the table at that moment, or, while the
+ * vector is masked (its Mask bit, Function Mask, or MSI-X disabled), its
+ * Pending bit, delivered once on unmask.  No delivery waits for the VMM,
+ * and none can use a message that is not the entry's.  The exception is a
+ * message in interrupt-remapping format: only the VMM can translate it, so
+ * it goes through the bound GSI's route and is held while the VMM has not
+ * seen its latest change.  Guest table writes, KVM_SET_MSIX_TABLE_CTRL and
+ * interrupt decisions are serialized by the table's mutex: once a mask
+ * write has completed, no delivery decided before it is still to come.
  *
  * With a passthrough window (an assigned device's BAR page(s) around the
- * table) the table is one device over the window, and guest accesses outside
- * the table and the PBA are performed on the VMM's mapping of the device,
- * one load or store of the guest's width each.
+ * table) guest accesses outside the table and the PBA are performed on the
+ * VMM's mapping of the device, one load or store of the guest's width each.
  */
 
+#include <linux/bitmap.h>
 #include <linux/kvm_host.h>
 #include <linux/kvm.h>
 #include <linux/kvm_irqfd.h>
@@ -41,39 +47,65 @@
 #include <linux/unaligned.h>
 #include <linux/xarray.h>
 
+#include <asm/futex.h>
+
 #include <kvm/iodev.h>
 
 #include "msix.h"
 #include "msix_decode.h"
 
+/*
+ * One range on KVM_MMIO_BUS: the table, the PBA, or (passthrough) a window
+ * holding both.  It decodes against its own copy of the layout, so that a
+ * table being moved is served at its old place until its new devices are
+ * registered.
+ */
+struct msix_bus_dev {
+	struct kvm_io_device dev;
+	struct kvm_msix_table_dev *t;
+	struct msix_layout layout;
+};
+
 struct kvm_msix_table_dev {
+	/* In kvm->msix_tables; the list holds a reference.  slots_lock. */
 	struct list_head list;
-	struct kvm_io_device table_dev;
-	struct kvm_io_device pba_dev;
-	/* Bus devices (2 once defined) plus interrupt injections in flight. */
+	/* The list, each bus device, and injections in flight. */
 	struct kref ref;
-	/* Devices still on the bus; the table is unlinked when none is left. */
-	int nr_devs;
+	/* What is on the bus now (none when unmapped).  slots_lock. */
+	struct msix_bus_dev *devs[2];
 	struct kvm *kvm;
+	/* Tells this table from a later one under the same id. */
+	u64 gen;
 	u32 id;
 	u32 flags;
 	u32 nr_entries;
+	u32 devid;
+	/* Where the table is now.  slots_lock. */
 	struct msix_layout layout;
 	struct kvm_msix_entry __user *table;
 	__le64 __user *pba;
 	/* The VMM's mapping of the window (passthrough only). */
 	u8 __user *window;
 	/*
-	 * Serializes Vector Control writes, gate decisions, Pending bits and
-	 * the fields below.
+	 * Orders guest writes to the table, KVM_SET_MSIX_TABLE_CTRL and the
+	 * decision of every interrupt against each other, and protects the
+	 * fields below.
 	 */
 	struct mutex lock;
 	/* KVM_MSIX_CTRL_*, written by KVM_SET_MSIX_TABLE_CTRL. */
 	u32 ctrl;
+	/* Numbers the reports of remapping-format entries. */
+	u32 report_seq;
 	/* entry -> struct kvm_msix_binding */
 	struct xarray bindings;
-	/* Masked entries whose update is not reported yet (deferred mode). */
-	struct xarray dirty;
+	/* Deferred mode: entries changed while masked, not reported yet. */
+	unsigned long *dirty;
+	/*
+	 * entry -> report number: a remapping-format entry whose change is
+	 * reported, or about to be, and whose vCPU has not called KVM_RUN
+	 * since.  Its interrupts are held until then.
+	 */
+	struct xarray unacked;
 	struct rcu_head rcu;
 };
 
@@ -85,18 +117,20 @@ struct kvm_msix_binding {
 	struct rcu_head rcu;
 };
 
-#define KVM_MSIX_VALID_FLAGS	(KVM_MSIX_TABLE_FLAG_DEFER_UPDATES | \
-				 KVM_MSIX_TABLE_FLAG_PASSTHROUGH)
+/* The flags a table keeps; MOVE is an operation. */
+#define KVM_MSIX_TABLE_FLAGS	(KVM_MSIX_TABLE_FLAG_DEFER_UPDATES | \
+				 KVM_MSIX_TABLE_FLAG_PASSTHROUGH | \
+				 KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS | \
+				 KVM_MSIX_TABLE_FLAG_UNMAPPED | \
+				 KVM_MSIX_TABLE_FLAG_DEVID)
+#define KVM_MSIX_VALID_FLAGS	(KVM_MSIX_TABLE_FLAGS | KVM_MSIX_TABLE_FLAG_MOVE)
 #define KVM_MSIX_VALID_CTRL	(KVM_MSIX_CTRL_ENABLE | KVM_MSIX_CTRL_FUNCTION_MASK)
 
-static inline struct kvm_msix_table_dev *to_table(struct kvm_io_device *dev)
-{
-	return container_of(dev, struct kvm_msix_table_dev, table_dev);
-}
+static atomic64_t msix_generation;
 
-static inline struct kvm_msix_table_dev *to_pba(struct kvm_io_device *dev)
+static inline struct msix_bus_dev *to_bus_dev(struct kvm_io_device *dev)
 {
-	return container_of(dev, struct kvm_msix_table_dev, pba_dev);
+	return container_of(dev, struct msix_bus_dev, dev);
 }
 
 static inline u32 msix_pba_len(u32 nr_entries)
@@ -184,8 +218,8 @@ static void msix_entry_to_exit(struct kvm_vcpu *vcpu,
 
 /*
  * A vCPU reports one entry per exit; should the same instruction change a
- * second entry (REP MOVS, a 16 byte store split in two), leave that write to
- * userspace as a plain MMIO exit.
+ * second entry that needs a report (REP MOVS, a 16 byte store split in two),
+ * leave that write to userspace as a plain MMIO exit.
  */
 static bool msix_can_report(struct kvm_vcpu *vcpu)
 {
@@ -195,31 +229,14 @@ static bool msix_can_report(struct kvm_vcpu *vcpu)
 /*
  * This vCPU's pending exit reports entry @index of @t: a later element of
  * the same instruction (the second QWORD of a 16 byte store, the next DWORD
- * of REP MOVS) may report it again, and must not take an unmask into
- * effect before userspace has seen what the exit reports.
+ * of REP MOVS) may report it again; the exit reads the entry when it is
+ * taken, so that costs nothing.
  */
 static bool msix_reporting(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 			   u32 index)
 {
 	return vcpu && kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu) &&
-	       vcpu->msix_exit.table_id == t->id &&
-	       vcpu->msix_exit.entry == index;
-}
-
-/*
- * Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED; once userspace sees it,
- * a deferred update is no longer pending.
- */
-static void msix_report_entry(struct kvm_vcpu *vcpu,
-			      struct kvm_msix_table_dev *t, u32 index,
-			      const struct kvm_msix_entry *e)
-{
-	xa_erase(&t->dirty, index);
-	vcpu->msix_exit.table_id = t->id;
-	vcpu->msix_exit.entry = index;
-	vcpu->msix_exit.uentry = &t->table[index];
-	msix_entry_to_exit(vcpu, e);
-	kvm_make_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu);
+	       vcpu->msix_exit.gen == t->gen && vcpu->msix_exit.entry == index;
 }
 
 static inline bool msix_ctrl_masked(__le32 ctrl)
@@ -233,8 +250,63 @@ static inline bool msix_function_masked(struct kvm_msix_table_dev *t)
 	       !(t->ctrl & KVM_MSIX_CTRL_ENABLE);
 }
 
+static inline bool msix_dirty(struct kvm_msix_table_dev *t, u32 index)
+{
+	return t->dirty && test_bit(index, t->dirty);
+}
+
+/*
+ * Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED.  A remapping-format
+ * entry is delivered through the route the VMM computes from the report, so
+ * its interrupts are held until the VMM has seen it: until this vCPU calls
+ * KVM_RUN again.  Called before the write is stored, which it may refuse.
+ */
+static int msix_report_entry(struct kvm_vcpu *vcpu,
+			     struct kvm_msix_table_dev *t, u32 index,
+			     const struct kvm_msix_entry *e)
+{
+	bool remap = msix_entry_remappable(e);
+	u32 seq = 0;
+
+	if (remap) {
+		seq = ++t->report_seq;
+		if (xa_is_err(xa_store(&t->unacked, index, xa_mk_value(seq),
+				       GFP_KERNEL_ACCOUNT)))
+			return -ENOMEM;
+	} else {
+		xa_erase(&t->unacked, index);
+	}
+	if (t->dirty)
+		__clear_bit(index, t->dirty);
+	vcpu->msix_exit.table_id = t->id;
+	vcpu->msix_exit.entry = index;
+	vcpu->msix_exit.uentry = &t->table[index];
+	vcpu->msix_exit.gen = t->gen;
+	vcpu->msix_exit.seq = seq;
+	vcpu->msix_exit.remap = remap;
+	msix_entry_to_exit(vcpu, e);
+	kvm_make_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu);
+	return 0;
+}
+
+/*
+ * Whether an interrupt on the entry must be held in its Pending bit: the
+ * vector is masked (PCI 3.0 6.8.2.9: Mask bit, Function Mask, or MSI-X
+ * disabled), or its message is in remapping format and the VMM has not seen
+ * its latest change yet.
+ */
+static bool msix_held(struct kvm_msix_table_dev *t, u32 index,
+		      const struct kvm_msix_entry *e)
+{
+	if (msix_entry_masked(e) || msix_function_masked(t))
+		return true;
+	return msix_entry_remappable(e) &&
+	       (msix_dirty(t, index) || xa_load(&t->unacked, index));
+}
+
 /* Deliver through @gsi's routes, as kvm_set_irq() does, bypassing the gate. */
-static int msix_deliver(struct kvm *kvm, u32 gsi)
+static int msix_deliver_gsi(struct kvm *kvm, u32 gsi, int irq_source_id,
+			    bool line_status)
 {
 	struct kvm_kernel_irq_routing_entry e[KVM_NR_IRQCHIPS];
 	int n, idx, r, ret = -1;
@@ -244,7 +316,7 @@ static int msix_deliver(struct kvm *kvm, u32 gsi)
 	srcu_read_unlock(&kvm->irq_srcu, idx);
 
 	while (n--) {
-		r = e[n].set(&e[n], kvm, KVM_USERSPACE_IRQ_SOURCE_ID, 1, false);
+		r = e[n].set(&e[n], kvm, irq_source_id, 1, line_status);
 		if (r >= 0)
 			ret = r + (ret < 0 ? 0 : ret);
 	}
@@ -252,71 +324,101 @@ static int msix_deliver(struct kvm *kvm, u32 gsi)
 }
 
 /*
- * Pending bits: the kernel is their only writer while the VM runs.  Called
- * with t->lock held, on the VMM's address space.
+ * Send the entry's message, as the function itself would: the Message
+ * Address and Data in the table now, whatever the GSI's route says.  A
+ * remapping-format message goes through the route of the bound GSI, which
+ * the VMM computed by translating it.
  */
-static int msix_pba_update(struct kvm_msix_table_dev *t, u32 index, bool set,
-			   bool *was_set)
+static int msix_send(struct kvm_msix_table_dev *t,
+		     const struct kvm_msix_entry *e,
+		     const struct kvm_msix_binding *b, int irq_source_id,
+		     bool line_status)
 {
-	__le64 __user *p = &t->pba[index / 64];
-	u64 bit = BIT_ULL(index % 64);
-	__le64 v;
-	u64 pba;
+	struct kvm_kernel_irq_routing_entry msi = {
+		.type = KVM_IRQ_ROUTING_MSI,
+	};
 
-	if (get_user(v, p))
-		return -EFAULT;
-	pba = le64_to_cpu(v);
-	*was_set = pba & bit;
-	if (*was_set == set)
-		return 0;
-	pba = set ? pba | bit : pba & ~bit;
-	return put_user(cpu_to_le64(pba), p) ? -EFAULT : 0;
+	if (msix_entry_remappable(e))
+		return msix_deliver_gsi(t->kvm, b->gsi, irq_source_id,
+					line_status);
+
+	msi.msi.address_lo = le32_to_cpu(e->addr_lo);
+	msi.msi.address_hi = le32_to_cpu(e->addr_hi);
+	msi.msi.data = le32_to_cpu(e->data);
+	if (t->flags & KVM_MSIX_TABLE_FLAG_DEVID) {
+		msi.msi.flags = KVM_MSI_VALID_DEVID;
+		msi.msi.devid = t->devid;
+	}
+	return kvm_set_msi(&msi, t->kvm, irq_source_id, 1, line_status);
 }
 
 /*
- * The entry may have just been unmasked, or the function: if it is bound
- * and its Pending bit is set, deliver once and clear the bit.
+ * Set or clear entry @index's Pending bit with one atomic read-modify-write
+ * of the aligned DWORD that holds it, so that a VMM changing other bits of
+ * the PBA with atomic operations loses nothing, nor does the kernel.
+ * Returns the bit's old value, or -EFAULT.
+ */
+static int msix_pba_update(struct kvm_msix_table_dev *t, u32 index, bool set)
+{
+	u32 __user *p = (u32 __user *)t->pba + index / 32;
+	u32 bit = (__force u32)cpu_to_le32(BIT(index % 32));
+	int old, r;
+
+	r = arch_futex_atomic_op_inuser(set ? FUTEX_OP_OR : FUTEX_OP_ANDN, bit,
+					&old, p);
+	if (r)
+		return -EFAULT;
+	return !!((u32)old & bit);
+}
+
+/*
+ * An interrupt on entry @index, bound to @b or not: send the entry's
+ * message, or hold it in the Pending bit.  Returns 1 if sent (*@ret is what
+ * delivery returned), 0 if held, -EFAULT if the table or PBA memory is
+ * unreachable, -ENXIO for a remapping-format entry without a GSI to carry
+ * its translation.
+ */
+static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
+		      const struct kvm_msix_binding *b, int irq_source_id,
+		      bool line_status, int *ret)
+{
+	struct kvm_msix_entry e;
+	int r;
+
+	lockdep_assert_held(&t->lock);
+
+	if (copy_from_user(&e, &t->table[index], sizeof(e)))
+		return -EFAULT;
+	if (msix_entry_remappable(&e) && !b)
+		return -ENXIO;
+	if (msix_held(t, index, &e)) {
+		r = msix_pba_update(t, index, true);
+		return r < 0 ? r : 0;
+	}
+	*ret = msix_send(t, &e, b, irq_source_id, line_status);
+	return 1;
+}
+
+/*
+ * The entry, its function or its report may have just let go: if its
+ * Pending bit is set and nothing holds it any more, clear the bit and send
+ * the message once.  Whoever set the bit, the kernel or the VMM.
  */
 static void msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
 {
 	struct kvm_msix_binding *b;
-	__le32 ctrl;
-	bool was_set;
+	struct kvm_msix_entry e;
 
 	lockdep_assert_held(&t->lock);
 
-	if (msix_function_masked(t))
+	if (copy_from_user(&e, &t->table[index], sizeof(e)) ||
+	    msix_held(t, index, &e))
 		return;
 	b = xa_load(&t->bindings, index);
-	if (!b)
+	if (msix_entry_remappable(&e) && !b)
 		return;
-	if (get_user(ctrl, &t->table[index].ctrl) || msix_ctrl_masked(ctrl))
-		return;
-	if (!msix_pba_update(t, index, false, &was_set) && was_set)
-		msix_deliver(t->kvm, b->gsi);
-}
-
-static int msix_store_ctrl(struct kvm_msix_table_dev *t, u32 index,
-			   __le32 ctrl)
-{
-	if (put_user(ctrl, &t->table[index].ctrl))
-		return -EOPNOTSUPP;
-	if (!msix_ctrl_masked(ctrl))
-		msix_deliver_pending(t, index);
-	return 0;
-}
-
-/*
- * Unmask once userspace has seen the entry's new address and data: report
- * the entry now, store Vector Control on the next KVM_RUN.
- */
-static void msix_defer_unmask(struct kvm_vcpu *vcpu,
-			      struct kvm_msix_table_dev *t, u32 index,
-			      const struct kvm_msix_entry *e)
-{
-	msix_report_entry(vcpu, t, index, e);
-	vcpu->msix_exit.pending_ctrl = le32_to_cpu(e->ctrl);
-	vcpu->msix_exit.unmask_pending = true;
+	if (msix_pba_update(t, index, false) > 0)
+		msix_send(t, &e, b, KVM_USERSPACE_IRQ_SOURCE_ID, false);
 }
 
 /* A write of @len bytes at offset @off of the table. */
@@ -325,8 +427,9 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 {
 	u32 index = off / KVM_MSIX_ENTRY_SIZE, reg = off % KVM_MSIX_ENTRY_SIZE;
 	struct kvm_msix_entry __user *ue = &t->table[index];
+	enum msix_write_action action;
 	struct kvm_msix_entry old, new;
-	bool reporting;
+	bool can_report;
 	int r = -EOPNOTSUPP;
 
 	mutex_lock(&t->lock);
@@ -335,67 +438,47 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	new = old;
 	memcpy((u8 *)&new + reg, val, len);
 
-	/*
-	 * An update whose exit is raised but not taken is not seen yet: it
-	 * counts as unreported.  The exit reads the entry when it is taken,
-	 * so reporting the same entry again costs nothing.
-	 */
-	reporting = msix_reporting(vcpu, t, index);
-	switch (msix_decide_write(&old, &new,
-				  t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
-				  reporting || xa_load(&t->dirty, index),
-				  reporting || msix_can_report(vcpu))) {
+	can_report = msix_reporting(vcpu, t, index) || msix_can_report(vcpu);
+	action = msix_decide_write(&old, &new,
+				   t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
+				   t->flags & KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS,
+				   msix_dirty(t, index), can_report);
+	switch (action) {
 	case MSIX_WRITE_NONE:
 		r = 0;
-		break;
-	case MSIX_WRITE_CTRL:
-		r = msix_store_ctrl(t, index, new.ctrl);
+		goto out;
+	case MSIX_WRITE_USER:
+		goto out;
+	case MSIX_WRITE_REPORT:
+		if (msix_report_entry(vcpu, t, index, &new))
+			goto out;
 		break;
 	case MSIX_WRITE_MARK:
-		/* The pending exit will show this update too. */
-		if (!reporting &&
-		    xa_is_err(xa_store(&t->dirty, index, xa_mk_value(1),
-				       GFP_KERNEL_ACCOUNT)))
-			break;
-		r = msix_write_user((u8 __user *)ue + reg, len, val);
+		__set_bit(index, t->dirty);
 		break;
-	case MSIX_WRITE_REPORT_UNMASK:
-		/* Vector Control waits for KVM_RUN; the rest is stored now. */
-		if (new.data != old.data && put_user(new.data, &ue->data))
-			break;
-		if ((new.addr_lo != old.addr_lo || new.addr_hi != old.addr_hi) &&
-		    msix_write_user((u8 __user *)ue + reg, len, val))
-			break;
-		msix_defer_unmask(vcpu, t, index, &new);
-		r = 0;
-		break;
-	case MSIX_WRITE_REPORT:
-		if (new.ctrl == old.ctrl) {
-			if (msix_write_user((u8 __user *)ue + reg, len, val))
-				break;
-		} else {
-			/* A QWORD over Data and Vector Control: Data first. */
-			if (put_user(new.data, &ue->data) ||
-			    put_user(new.ctrl, &ue->ctrl))
-				break;
-		}
-		msix_report_entry(vcpu, t, index, &new);
-		r = 0;
-		break;
-	case MSIX_WRITE_USER:
+	case MSIX_WRITE_STORE:
 		break;
 	}
+
+	/*
+	 * One store of the guest's width: single-copy atomic against the
+	 * VMM, and what a device sees.  Should it fault, the report raised
+	 * above reads the entry as it is, unchanged.
+	 */
+	r = msix_write_user((u8 __user *)ue + reg, len, val);
+	if (!r && !msix_entry_masked(&new))
+		msix_deliver_pending(t, index);
 out:
 	mutex_unlock(&t->lock);
 	return r;
 }
 
-static int msix_read(struct kvm_msix_table_dev *t, gpa_t addr, int len,
-		     void *val)
+static int msix_read(struct msix_bus_dev *d, gpa_t addr, int len, void *val)
 {
+	struct kvm_msix_table_dev *t = d->t;
 	u64 off;
 
-	switch (msix_decode(&t->layout, addr, len, &off)) {
+	switch (msix_decode(&d->layout, addr, len, &off)) {
 	case MSIX_ACCESS_TABLE:
 		return msix_read_user((u8 __user *)t->table + off, len, val);
 	case MSIX_ACCESS_PBA:
@@ -407,12 +490,13 @@ static int msix_read(struct kvm_msix_table_dev *t, gpa_t addr, int len,
 	}
 }
 
-static int msix_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
+static int msix_write(struct kvm_vcpu *vcpu, struct msix_bus_dev *d,
 		      gpa_t addr, int len, const void *val)
 {
+	struct kvm_msix_table_dev *t = d->t;
 	u64 off;
 
-	switch (msix_decode(&t->layout, addr, len, &off)) {
+	switch (msix_decode(&d->layout, addr, len, &off)) {
 	case MSIX_ACCESS_TABLE:
 		return msix_table_write(vcpu, t, off, len, val);
 	case MSIX_ACCESS_PBA:
@@ -425,36 +509,16 @@ static int msix_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	}
 }
 
-/*
- * Without a window the table and the PBA are two devices on the bus; with
- * one, table_dev covers the whole window.  Both decode the access against
- * the full layout.
- */
-static int msix_table_dev_read(struct kvm_vcpu *vcpu,
-			       struct kvm_io_device *this, gpa_t addr, int len,
-			       void *val)
+static int msix_dev_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
+			 gpa_t addr, int len, void *val)
 {
-	return msix_read(to_table(this), addr, len, val);
+	return msix_read(to_bus_dev(this), addr, len, val);
 }
 
-static int msix_table_dev_write(struct kvm_vcpu *vcpu,
-				struct kvm_io_device *this, gpa_t addr, int len,
-				const void *val)
+static int msix_dev_write(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
+			  gpa_t addr, int len, const void *val)
 {
-	return msix_write(vcpu, to_table(this), addr, len, val);
-}
-
-static int msix_pba_dev_read(struct kvm_vcpu *vcpu, struct kvm_io_device *this,
-			     gpa_t addr, int len, void *val)
-{
-	return msix_read(to_pba(this), addr, len, val);
-}
-
-static int msix_pba_dev_write(struct kvm_vcpu *vcpu,
-			      struct kvm_io_device *this, gpa_t addr, int len,
-			      const void *val)
-{
-	return msix_write(vcpu, to_pba(this), addr, len, val);
+	return msix_write(vcpu, to_bus_dev(this), addr, len, val);
 }
 
 static void msix_table_release(struct kref *ref)
@@ -463,71 +527,34 @@ static void msix_table_release(struct kref *ref)
 		container_of(ref, struct kvm_msix_table_dev, ref);
 
 	xa_destroy(&t->bindings);
-	xa_destroy(&t->dirty);
+	xa_destroy(&t->unacked);
+	bitmap_free(t->dirty);
 	/* Injections find the table through bindings read under RCU. */
 	kfree_rcu(t, rcu);
 }
 
 /*
- * Unlink and free a binding.  Under t->lock: a gate holding the lock uses
- * its binding without RCU protection.
+ * The bus destroys a device when it is unregistered, when a VM goes away,
+ * and, all of them at once, when shrinking the bus fails.  Under slots_lock
+ * (or with the VM unreachable).
  */
-static void __msix_unbind(struct kvm_msix_table_dev *t,
-			  struct kvm_msix_binding *b)
+static void msix_dev_destructor(struct kvm_io_device *this)
 {
-	lockdep_assert_held(&t->lock);
+	struct msix_bus_dev *d = to_bus_dev(this);
+	struct kvm_msix_table_dev *t = d->t;
+	int i;
 
-	xa_erase(&t->kvm->msix_gsis, b->gsi);
-	xa_erase(&t->bindings, b->entry);
-	kfree_rcu(b, rcu);
-}
-
-/* Give every GSI bound to @t back to plain delivery. */
-static void msix_unbind_all(struct kvm_msix_table_dev *t)
-{
-	struct kvm_msix_binding *b;
-	unsigned long index;
-
-	mutex_lock(&t->lock);
-	xa_for_each(&t->bindings, index, b)
-		__msix_unbind(t, b);
-	mutex_unlock(&t->lock);
-}
-
-/*
- * The bus destroys each device on its own, in address order, when a VM goes
- * away or when shrinking the bus fails; the table is unlinked with the last
- * one and freed with its last reference.
- */
-static void msix_dev_destructor(struct kvm_msix_table_dev *t)
-{
-	if (!--t->nr_devs) {
-		list_del(&t->list);
-		msix_unbind_all(t);
-	}
+	for (i = 0; i < ARRAY_SIZE(t->devs); i++)
+		if (t->devs[i] == d)
+			t->devs[i] = NULL;
+	kfree(d);
 	kref_put(&t->ref, msix_table_release);
 }
 
-static void msix_table_destructor(struct kvm_io_device *this)
-{
-	msix_dev_destructor(to_table(this));
-}
-
-static void msix_pba_destructor(struct kvm_io_device *this)
-{
-	msix_dev_destructor(to_pba(this));
-}
-
-static const struct kvm_io_device_ops msix_table_ops = {
-	.read       = msix_table_dev_read,
-	.write      = msix_table_dev_write,
-	.destructor = msix_table_destructor,
-};
-
-static const struct kvm_io_device_ops msix_pba_ops = {
-	.read       = msix_pba_dev_read,
-	.write      = msix_pba_dev_write,
-	.destructor = msix_pba_destructor,
+static const struct kvm_io_device_ops msix_dev_ops = {
+	.read       = msix_dev_read,
+	.write      = msix_dev_write,
+	.destructor = msix_dev_destructor,
 };
 
 void kvm_msix_init(struct kvm *kvm)
@@ -598,7 +625,7 @@ static int msix_check_mapped(unsigned long start, u64 len)
 }
 
 static int msix_check_window(const struct kvm_msix_table *table,
-			     const struct msix_layout *l)
+			     const struct msix_layout *l, bool unmapped)
 {
 	u64 gpa = table->window_gpa, len = table->window_size;
 
@@ -609,8 +636,9 @@ static int msix_check_window(const struct kvm_msix_table *table,
 	if (!len || len > INT_MAX || !PAGE_ALIGNED(gpa) || !PAGE_ALIGNED(len) ||
 	    gpa + len < gpa || !PAGE_ALIGNED(table->window_uaddr))
 		return -EINVAL;
-	if (!msix_contains(gpa, len, l->table_gpa, l->table_len) ||
-	    !msix_contains(gpa, len, l->pba_gpa, l->pba_len))
+	if (!unmapped &&
+	    (!msix_contains(gpa, len, l->table_gpa, l->table_len) ||
+	     !msix_contains(gpa, len, l->pba_gpa, l->pba_len)))
 		return -EINVAL;
 
 	if (!access_ok(u64_to_user_ptr(table->window_uaddr), len))
@@ -618,13 +646,24 @@ static int msix_check_window(const struct kvm_msix_table *table,
 	return msix_check_mapped(table->window_uaddr, len);
 }
 
-static int msix_check_table(const struct kvm_msix_table *table,
+static int msix_check_table(struct kvm *kvm, const struct kvm_msix_table *table,
 			    struct msix_layout *l)
 {
+	bool unmapped = table->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED;
 	int r;
 
 	if ((table->flags & ~KVM_MSIX_VALID_FLAGS) || table->pad ||
 	    table->reserved)
+		return -EINVAL;
+	/* Room for an arm64 ITS: the requester ID its translation needs. */
+	if (table->flags & KVM_MSIX_TABLE_FLAG_DEVID) {
+		if (kvm_vm_ioctl_check_extension(kvm, KVM_CAP_MSI_DEVID) <= 0)
+			return -EINVAL;
+	} else if (table->devid) {
+		return -EINVAL;
+	}
+	/* A table off the bus has no guest-physical address. */
+	if (unmapped && (table->table_gpa || table->pba_gpa || table->window_gpa))
 		return -EINVAL;
 
 	if (!table->nr_entries || table->nr_entries > KVM_MSIX_MAX_ENTRIES)
@@ -642,9 +681,10 @@ static int msix_check_table(const struct kvm_msix_table *table,
 	if (l->table_gpa + l->table_len < l->table_gpa ||
 	    l->pba_gpa + l->pba_len < l->pba_gpa)
 		return -EINVAL;
-	if (msix_overlap(l->table_gpa, l->table_len, l->pba_gpa, l->pba_len))
+	if (!unmapped &&
+	    msix_overlap(l->table_gpa, l->table_len, l->pba_gpa, l->pba_len))
 		return -EINVAL;
-	r = msix_check_window(table, l);
+	r = msix_check_window(table, l, unmapped);
 	if (r)
 		return r;
 	/* Both 0 without KVM_MSIX_TABLE_FLAG_PASSTHROUGH, as checked. */
@@ -667,73 +707,226 @@ static int msix_check_table(const struct kvm_msix_table *table,
 	return 0;
 }
 
+/*
+ * The bus devices for @l: one over the window, or one over the table and one
+ * over the PBA; none for a table off the bus.  Each holds a reference to
+ * @t once registered.
+ */
+static int msix_alloc_devs(struct kvm_msix_table_dev *t,
+			   const struct msix_layout *l, bool unmapped,
+			   struct msix_bus_dev *devs[2])
+{
+	int i, n = unmapped ? 0 : l->window_len ? 1 : 2;
+
+	devs[0] = devs[1] = NULL;
+	for (i = 0; i < n; i++) {
+		devs[i] = kzalloc(sizeof(*devs[i]), GFP_KERNEL_ACCOUNT);
+		if (!devs[i]) {
+			kfree(devs[0]);
+			devs[0] = NULL;
+			return -ENOMEM;
+		}
+		kvm_iodevice_init(&devs[i]->dev, &msix_dev_ops);
+		devs[i]->t = t;
+		devs[i]->layout = *l;
+	}
+	return 0;
+}
+
+static void msix_dev_range(const struct msix_bus_dev *d, int i, gpa_t *addr,
+			   int *len)
+{
+	const struct msix_layout *l = &d->layout;
+
+	if (l->window_len) {
+		*addr = l->window_gpa;
+		*len = l->window_len;
+	} else if (!i) {
+		*addr = l->table_gpa;
+		*len = l->table_len;
+	} else {
+		*addr = l->pba_gpa;
+		*len = l->pba_len;
+	}
+}
+
+/*
+ * Unregister @devs.  Should the bus fail to shrink, KVM destroys it with
+ * every device on it: ours are gone then too.
+ */
+static void msix_unregister_devs(struct kvm *kvm, struct msix_bus_dev *devs[2])
+{
+	struct msix_bus_dev *d[2] = { devs[0], devs[1] };
+	int i;
+
+	lockdep_assert_held(&kvm->slots_lock);
+
+	for (i = 0; i < 2; i++)
+		if (d[i] && kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &d[i]->dev))
+			break;
+}
+
+/* Register @devs (all or none); each registered one holds a reference. */
+static int msix_register_devs(struct kvm_msix_table_dev *t,
+			      struct msix_bus_dev *devs[2])
+{
+	struct msix_bus_dev *first[2] = { devs[0], NULL };
+	gpa_t addr;
+	int i, len, r;
+
+	for (i = 0; i < 2 && devs[i]; i++) {
+		msix_dev_range(devs[i], i, &addr, &len);
+		kref_get(&t->ref);
+		r = kvm_io_bus_register_dev(t->kvm, KVM_MMIO_BUS, addr, len,
+					    &devs[i]->dev);
+		if (r >= 0)
+			continue;
+		kref_put(&t->ref, msix_table_release);
+		kfree(devs[i]);
+		if (i)
+			msix_unregister_devs(t->kvm, first);
+		else
+			kfree(devs[1]);
+		return r;
+	}
+	return 0;
+}
+
+/* Other tables than @self whose ranges meet @l's. */
+static bool msix_overlaps_other(struct kvm *kvm, struct kvm_msix_table_dev *self,
+				const struct msix_layout *l, bool unmapped)
+{
+	struct kvm_msix_table_dev *other;
+
+	if (unmapped)
+		return false;
+	list_for_each_entry(other, &kvm->msix_tables, list)
+		if (other != self &&
+		    !(other->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED) &&
+		    msix_layouts_overlap(&other->layout, l))
+			return true;
+	return false;
+}
+
+/*
+ * Move table @table->id to the ranges in @table, or off the bus: the new
+ * devices serve before the old ones go, and bindings, Message Control and
+ * per-entry state stay with the table.
+ */
+static int msix_move_table(struct kvm *kvm, const struct kvm_msix_table *table,
+			   const struct msix_layout *l)
+{
+	bool unmapped = table->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED;
+	struct msix_bus_dev *devs[2], *old[2];
+	struct kvm_msix_table_dev *t;
+	u32 keep = KVM_MSIX_TABLE_FLAGS & ~KVM_MSIX_TABLE_FLAG_UNMAPPED;
+	int r;
+
+	mutex_lock(&kvm->slots_lock);
+	t = msix_find_table(kvm, table->id);
+	r = -ENOENT;
+	if (!t)
+		goto out;
+	r = -EINVAL;
+	if ((t->flags & keep) != (table->flags & keep) ||
+	    t->nr_entries != table->nr_entries ||
+	    t->table != u64_to_user_ptr(table->table_uaddr) ||
+	    t->pba != u64_to_user_ptr(table->pba_uaddr) ||
+	    t->window != u64_to_user_ptr(table->window_uaddr) ||
+	    t->layout.window_len != l->window_len || t->devid != table->devid)
+		goto out;
+	r = -EEXIST;
+	if (msix_overlaps_other(kvm, t, l, unmapped))
+		goto out;
+	r = msix_alloc_devs(t, l, unmapped, devs);
+	if (r)
+		goto out;
+	r = msix_register_devs(t, devs);
+	if (r)
+		goto out;
+
+	old[0] = t->devs[0];
+	old[1] = t->devs[1];
+	msix_unregister_devs(kvm, old);
+	t->devs[0] = devs[0];
+	t->devs[1] = devs[1];
+	t->layout = *l;
+	t->flags = (t->flags & keep) | (table->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED);
+out:
+	mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+
 int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 				   struct kvm_msix_table *table)
 {
-	struct kvm_msix_table_dev *t, *other;
+	bool unmapped = table->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED;
+	struct msix_bus_dev *devs[2];
+	struct kvm_msix_table_dev *t;
 	struct msix_layout l = {};
 	int r;
 
-	r = msix_check_table(table, &l);
+	r = msix_check_table(kvm, table, &l);
 	if (r)
 		return r;
+	if (table->flags & KVM_MSIX_TABLE_FLAG_MOVE)
+		return msix_move_table(kvm, table, &l);
 
 	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return -ENOMEM;
 
-	kvm_iodevice_init(&t->table_dev, &msix_table_ops);
-	kvm_iodevice_init(&t->pba_dev, &msix_pba_ops);
 	kref_init(&t->ref);
 	mutex_init(&t->lock);
 	xa_init(&t->bindings);
-	xa_init(&t->dirty);
+	xa_init(&t->unacked);
 	t->kvm = kvm;
+	t->gen = atomic64_inc_return(&msix_generation);
 	t->id = table->id;
 	t->flags = table->flags;
 	t->nr_entries = table->nr_entries;
+	t->devid = table->devid;
 	t->layout = l;
 	t->table = u64_to_user_ptr(table->table_uaddr);
 	t->pba = u64_to_user_ptr(table->pba_uaddr);
 	t->window = u64_to_user_ptr(table->window_uaddr);
 
-	mutex_lock(&kvm->slots_lock);
-
-	r = -EEXIST;
-	list_for_each_entry(other, &kvm->msix_tables, list)
-		if (other->id == t->id ||
-		    msix_layouts_overlap(&other->layout, &t->layout))
+	/*
+	 * Nothing is unreported at define: the VMM supplied the memory and
+	 * routes what it holds.
+	 */
+	if (t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES) {
+		t->dirty = bitmap_zalloc(t->nr_entries, GFP_KERNEL_ACCOUNT);
+		r = -ENOMEM;
+		if (!t->dirty)
 			goto out_free;
-
-	/* With a window, one device covers it, the table and PBA inside. */
-	if (l.window_len)
-		r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, l.window_gpa,
-					    l.window_len, &t->table_dev);
-	else
-		r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, l.table_gpa,
-					    l.table_len, &t->table_dev);
-	if (r < 0)
+	}
+	r = msix_alloc_devs(t, &l, unmapped, devs);
+	if (r)
 		goto out_free;
-	t->nr_devs = 1;
-	list_add_tail(&t->list, &kvm->msix_tables);
-	if (l.window_len)
-		goto out_unlock;
 
-	r = kvm_io_bus_register_dev(kvm, KVM_MMIO_BUS, l.pba_gpa, l.pba_len,
-				    &t->pba_dev);
-	if (r < 0) {
-		/* Drops the only reference: unlinks and frees the table. */
-		kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &t->table_dev);
+	mutex_lock(&kvm->slots_lock);
+	r = -EEXIST;
+	if (msix_find_table(kvm, t->id) ||
+	    msix_overlaps_other(kvm, NULL, &l, unmapped)) {
+		kfree(devs[0]);
+		kfree(devs[1]);
 		goto out_unlock;
 	}
-	t->nr_devs = 2;
-	kref_get(&t->ref);
-	goto out_unlock;
+	r = msix_register_devs(t, devs);
+	if (r)
+		goto out_unlock;
+	t->devs[0] = devs[0];
+	t->devs[1] = devs[1];
+	/* The list's reference is the one kref_init() took. */
+	list_add_tail(&t->list, &kvm->msix_tables);
+	mutex_unlock(&kvm->slots_lock);
+	return 0;
 
-out_free:
-	kfree(t);
 out_unlock:
 	mutex_unlock(&kvm->slots_lock);
+out_free:
+	kref_put(&t->ref, msix_table_release);
 	return r;
 }
 
@@ -759,50 +952,61 @@ static void msix_update_posting(struct kvm *kvm, u32 gsi)
 #endif
 }
 
+/*
+ * Unlink and free a binding, and let its GSI be posted again.  Under
+ * t->lock, a gate uses its binding without RCU protection.
+ */
 static void msix_unbind(struct kvm_msix_table_dev *t,
 			struct kvm_msix_binding *b)
 {
 	u32 gsi = b->gsi;
 
 	mutex_lock(&t->lock);
-	__msix_unbind(t, b);
+	xa_erase(&t->kvm->msix_gsis, b->gsi);
+	xa_erase(&t->bindings, b->entry);
+	kfree_rcu(b, rcu);
 	mutex_unlock(&t->lock);
 	msix_update_posting(t->kvm, gsi);
+}
+
+/* Off the bus, unbound, unlisted; freed with its last reference. */
+static void msix_remove(struct kvm *kvm, struct kvm_msix_table_dev *t)
+{
+	struct kvm_msix_binding *b;
+	unsigned long index;
+
+	xa_for_each(&t->bindings, index, b)
+		msix_unbind(t, b);
+	/* When this returns, no vCPU is inside the table's devices (SRCU). */
+	msix_unregister_devs(kvm, t->devs);
+	list_del(&t->list);
+	kref_put(&t->ref, msix_table_release);
 }
 
 int kvm_vm_ioctl_remove_msix_table(struct kvm *kvm, u32 id)
 {
 	struct kvm_msix_table_dev *t;
-	struct kvm_io_device *pba;
-	struct kvm_msix_binding *b;
-	unsigned long index;
 	int r = 0;
 
 	mutex_lock(&kvm->slots_lock);
-
 	t = msix_find_table(kvm, id);
-	if (!t) {
+	if (t)
+		msix_remove(kvm, t);
+	else
 		r = -ENOENT;
-		goto out;
-	}
-
-	xa_for_each(&t->bindings, index, b)
-		msix_unbind(t, b);
-
-	/*
-	 * Unregistering waits for vCPUs still inside the device (SRCU) and
-	 * then drops the device's reference.  On failure it destroys every
-	 * device on the bus, this table's other half included, so the table
-	 * is gone either way and must not be touched again.  From userspace's
-	 * view the table is removed in both cases.  A table with a window
-	 * is one device.
-	 */
-	pba = t->layout.window_len ? NULL : &t->pba_dev;
-	if (!kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &t->table_dev) && pba)
-		kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, pba);
-out:
 	mutex_unlock(&kvm->slots_lock);
 	return r;
+}
+
+/* After the buses are gone, when the VM is destroyed. */
+void kvm_msix_destroy_vm(struct kvm *kvm)
+{
+	struct kvm_msix_table_dev *t, *tmp;
+
+	mutex_lock(&kvm->slots_lock);
+	list_for_each_entry_safe(t, tmp, &kvm->msix_tables, list)
+		msix_remove(kvm, t);
+	mutex_unlock(&kvm->slots_lock);
 }
 
 /* Only MSI routes can be gated: the entry's message is what they send. */
@@ -821,6 +1025,25 @@ static bool msix_gsi_is_msi(struct kvm *kvm, u32 gsi)
 		if (e[n].type != KVM_IRQ_ROUTING_MSI)
 			return false;
 	return true;
+}
+
+/*
+ * After KVM_SET_GSI_ROUTING: a bound GSI the VMM routed away from MSI (to
+ * an IOAPIC or PIC pin, say) is no longer the entry's: unbind it, so that
+ * it delivers as routed.
+ */
+void kvm_msix_irq_routing_update(struct kvm *kvm)
+{
+	struct kvm_msix_table_dev *t;
+	struct kvm_msix_binding *b;
+	unsigned long index;
+
+	mutex_lock(&kvm->slots_lock);
+	list_for_each_entry(t, &kvm->msix_tables, list)
+		xa_for_each(&t->bindings, index, b)
+			if (!msix_gsi_is_msi(kvm, b->gsi))
+				msix_unbind(t, b);
+	mutex_unlock(&kvm->slots_lock);
 }
 
 static int msix_bind(struct kvm_msix_table_dev *t, u32 entry, u32 gsi)
@@ -894,12 +1117,30 @@ int kvm_vm_ioctl_set_msix_entry_irq(struct kvm *kvm,
 	return r;
 }
 
+/* Deliver, once each, the pending entries nothing holds any more. */
+static void msix_deliver_all_pending(struct kvm_msix_table_dev *t)
+{
+	u32 i, bit, nr = DIV_ROUND_UP(t->nr_entries, 64);
+	__le64 v;
+	u64 bits;
+
+	lockdep_assert_held(&t->lock);
+
+	for (i = 0; i < nr; i++) {
+		if (get_user(v, &t->pba[i]))
+			return;
+		for (bits = le64_to_cpu(v); bits; bits &= bits - 1) {
+			bit = __ffs64(bits);
+			if (i * 64 + bit < t->nr_entries)
+				msix_deliver_pending(t, i * 64 + bit);
+		}
+	}
+}
+
 int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 				     struct kvm_msix_table_ctrl *ctrl)
 {
 	struct kvm_msix_table_dev *t;
-	struct kvm_msix_binding *b;
-	unsigned long index;
 	int r = 0;
 
 	if (ctrl->flags & ~KVM_MSIX_VALID_CTRL)
@@ -914,13 +1155,13 @@ int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 
 	/*
 	 * Clearing Function Mask or setting Enable releases what the entries
-	 * held.  Rescan every time: a VMM that emulated a Vector Control
-	 * write in userspace calls this to have the kernel see the unmask.
+	 * held.  Rescan every time: a VMM that changed Vector Control or the
+	 * PBA itself calls this to have the kernel act on it, and once this
+	 * returns no interrupt decided before is still to come.
 	 */
 	mutex_lock(&t->lock);
 	t->ctrl = ctrl->flags;
-	xa_for_each(&t->bindings, index, b)
-		msix_deliver_pending(t, index);
+	msix_deliver_all_pending(t);
 	mutex_unlock(&t->lock);
 out:
 	mutex_unlock(&kvm->slots_lock);
@@ -952,32 +1193,19 @@ static void msix_unuse_mm(struct kvm *kvm, int used)
 	}
 }
 
-/* Deliver, or hold as pending while the entry is masked.  t->lock held. */
-static int msix_gate(struct kvm_msix_table_dev *t, u32 index, u32 gsi)
-{
-	__le32 ctrl;
-	bool was_set;
-
-	/*
-	 * Should the memory be gone, deliver: losing an interrupt is worse
-	 * than delivering one the guest masked.
-	 */
-	if (get_user(ctrl, &t->table[index].ctrl))
-		return msix_deliver(t->kvm, gsi);
-	if (!msix_ctrl_masked(ctrl) && !msix_function_masked(t))
-		return msix_deliver(t->kvm, gsi);
-	if (msix_pba_update(t, index, true, &was_set))
-		return msix_deliver(t->kvm, gsi);
-	return 0;
-}
-
-/* kvm_set_irq() of a GSI that is bound to an entry. */
-int kvm_msix_set_irq(struct kvm *kvm, u32 gsi)
+/*
+ * kvm_set_irq() of a GSI that is bound to an entry: the entry decides,
+ * with the caller's source and line status.  Should the table or PBA
+ * memory be unreachable, deliver through the route: losing an interrupt is
+ * worse than delivering one the guest masked.
+ */
+int kvm_msix_set_irq(struct kvm *kvm, int irq_source_id, u32 gsi,
+		     bool line_status)
 {
 	struct kvm_msix_table_dev *t = NULL;
 	struct kvm_msix_binding *b;
 	u32 index = 0;
-	int used, r;
+	int used, r, ret = 0;
 
 	rcu_read_lock();
 	b = xa_load(&kvm->msix_gsis, gsi);
@@ -987,43 +1215,78 @@ int kvm_msix_set_irq(struct kvm *kvm, u32 gsi)
 	}
 	rcu_read_unlock();
 	if (!t)
-		return msix_deliver(kvm, gsi);
+		return msix_deliver_gsi(kvm, gsi, irq_source_id, line_status);
 
 	used = msix_use_mm(kvm);
 	mutex_lock(&t->lock);
-	/* Unbound while this waited for the lock: plain delivery. */
+	/* Unbound, or routed elsewhere, while this waited: as routed. */
 	b = xa_load(&t->bindings, index);
-	if (used < 0 || !b || b->gsi != gsi)
-		r = msix_deliver(kvm, gsi);
+	if (used < 0 || !b || b->gsi != gsi || !msix_gsi_is_msi(kvm, gsi))
+		r = -EFAULT;
 	else
-		r = msix_gate(t, index, gsi);
+		r = msix_raise(t, index, b, irq_source_id, line_status, &ret);
+	if (r < 0)
+		ret = msix_deliver_gsi(kvm, gsi, irq_source_id, line_status);
 	mutex_unlock(&t->lock);
 	msix_unuse_mm(kvm, used);
+
+	kref_put(&t->ref, msix_table_release);
+	return ret;
+}
+
+int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
+{
+	struct kvm_msix_table_dev *t;
+	int r, ret;
+
+	if (sig->flags || sig->reserved)
+		return -EINVAL;
+
+	mutex_lock(&kvm->slots_lock);
+	t = msix_find_table(kvm, sig->table_id);
+	r = t ? 0 : -ENOENT;
+	if (t && sig->entry >= t->nr_entries)
+		r = -EINVAL;
+	if (!r)
+		kref_get(&t->ref);
+	mutex_unlock(&kvm->slots_lock);
+	if (r)
+		return r;
+
+	mutex_lock(&t->lock);
+	r = msix_raise(t, array_index_nospec(sig->entry, t->nr_entries),
+		       xa_load(&t->bindings, sig->entry),
+		       KVM_USERSPACE_IRQ_SOURCE_ID, false, &ret);
+	mutex_unlock(&t->lock);
 
 	kref_put(&t->ref, msix_table_release);
 	return r;
 }
 
-/* On KVM_RUN after an exit that deferred an unmask. */
-void kvm_msix_complete_unmask(struct kvm_vcpu *vcpu)
+/*
+ * On KVM_RUN after an exit that reported a remapping-format entry: the VMM
+ * has seen it and updated the route, so what the entry held may go.  If
+ * the table was removed meanwhile, or another report of the entry came
+ * since, there is nothing to acknowledge.
+ */
+void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 {
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_msix_table_dev *t;
 	u32 index = vcpu->msix_exit.entry;
+	void *seq;
 
-	/*
-	 * Another exit (an MMIO exit for the rest of the same instruction)
-	 * came first: userspace has not seen the entry yet.
-	 */
-	if (kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu))
-		return;
-	vcpu->msix_exit.unmask_pending = false;
+	vcpu->msix_exit.ack_pending = false;
 
 	mutex_lock(&kvm->slots_lock);
 	t = msix_find_table(kvm, vcpu->msix_exit.table_id);
-	if (t && index < t->nr_entries) {
+	if (t && t->gen == vcpu->msix_exit.gen && index < t->nr_entries) {
 		mutex_lock(&t->lock);
-		msix_store_ctrl(t, index, cpu_to_le32(vcpu->msix_exit.pending_ctrl));
+		seq = xa_load(&t->unacked, index);
+		if (seq && xa_to_value(seq) == vcpu->msix_exit.seq) {
+			xa_erase(&t->unacked, index);
+			msix_deliver_pending(t, index);
+		}
 		mutex_unlock(&t->lock);
 	}
 	mutex_unlock(&kvm->slots_lock);
@@ -1038,13 +1301,11 @@ void kvm_msix_prepare_exit(struct kvm_vcpu *vcpu)
 	 * Report what the entry holds now: the rest of a string instruction
 	 * may have changed it through userspace since the write that raised
 	 * the request.  The memory is the VMM's and outlives the table; if it
-	 * is gone, report what the kernel wrote.  A deferred unmask is not in
-	 * memory yet: report the Vector Control it will store.
+	 * is gone, report what the kernel wrote.
 	 */
 	if (!copy_from_user(&e, vcpu->msix_exit.uentry, sizeof(e)))
 		msix_entry_to_exit(vcpu, &e);
-	if (vcpu->msix_exit.unmask_pending)
-		vcpu->msix_exit.vector_ctrl = vcpu->msix_exit.pending_ctrl;
+	vcpu->msix_exit.ack_pending = vcpu->msix_exit.remap;
 
 	run->exit_reason = KVM_EXIT_MSIX_ENTRY_UPDATED;
 	run->msix_entry_updated.table_id = vcpu->msix_exit.table_id;

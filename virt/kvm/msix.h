@@ -9,6 +9,7 @@
 #ifdef CONFIG_KVM_MSIX_TABLE
 
 void kvm_msix_init(struct kvm *kvm);
+void kvm_msix_destroy_vm(struct kvm *kvm);
 int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 				   struct kvm_msix_table *table);
 int kvm_vm_ioctl_remove_msix_table(struct kvm *kvm, u32 id);
@@ -16,10 +17,12 @@ int kvm_vm_ioctl_set_msix_entry_irq(struct kvm *kvm,
 				    struct kvm_msix_entry_irq *irq);
 int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 				     struct kvm_msix_table_ctrl *ctrl);
+int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig);
 
 #else
 
 static inline void kvm_msix_init(struct kvm *kvm) { }
+static inline void kvm_msix_destroy_vm(struct kvm *kvm) { }
 
 #endif
 

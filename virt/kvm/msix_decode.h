@@ -97,11 +97,9 @@ static inline enum msix_access msix_decode(const struct msix_layout *l,
 /* What a guest write to a table entry does, old -> new. */
 enum msix_write_action {
 	MSIX_WRITE_NONE,	/* nothing changes */
-	MSIX_WRITE_CTRL,	/* store Vector Control; an unmask delivers */
-	MSIX_WRITE_MARK,	/* store; report when unmasked (deferred mode) */
+	MSIX_WRITE_STORE,	/* store; nothing to report */
+	MSIX_WRITE_MARK,	/* store; report at unmask (deferred mode) */
 	MSIX_WRITE_REPORT,	/* store and report the entry */
-	/* Store all but Vector Control, report, unmask on the next KVM_RUN. */
-	MSIX_WRITE_REPORT_UNMASK,
 	MSIX_WRITE_USER,	/* needs a report this exit cannot carry */
 };
 
@@ -111,37 +109,57 @@ static inline bool msix_entry_masked(const struct kvm_msix_entry *e)
 }
 
 /*
- * @defer: the table defers updates; @dirty: the entry holds an update not
- * reported yet; @can_report: this exit may still report an entry.
+ * x86: Message Address bit 4 set means the message is in interrupt-remapping
+ * format (Intel VT-d 5.1.5.2, "Remappable Format"; AMD's IOMMU takes the
+ * same): only the VMM's vIOMMU can translate it, so the kernel delivers it
+ * through the route the VMM computed, never from the table itself.
+ */
+#define MSIX_ADDR_REMAPPABLE	BIT(4)
+
+static inline bool msix_entry_remappable(const struct kvm_msix_entry *e)
+{
+	return le32_to_cpu(e->addr_lo) & MSIX_ADDR_REMAPPABLE;
+}
+
+/*
+ * @defer: the table defers updates (KVM_MSIX_TABLE_FLAG_DEFER_UPDATES);
+ * @quiet: the table reports no entry the kernel delivers from the table
+ * (KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS); @dirty: the entry was changed while
+ * masked and that change is not reported yet (deferred mode); @can_report:
+ * this exit may still report this entry.
  *
- * Userspace must hear of a new Message Address or Data before an interrupt
- * can be sent with it, so an unmask that would expose an unreported update
- * waits for KVM_RUN after the report.  Vector Control alone never exits: it
- * is stored verbatim, reserved bits included (TPH puts a steering tag in
- * its upper half).
+ * Every write is stored when it completes: interrupts are delivered with
+ * the message in the table, so no write waits for userspace.  What remains
+ * is telling userspace: each change of Message Address or Data, or with
+ * @defer the unmask that follows changes made while masked, is reported
+ * once, unless @quiet and the new message does not need the VMM (it is not
+ * in remapping format).  Vector Control alone never exits: it is stored
+ * verbatim, reserved bits included (TPH puts a steering tag in its upper
+ * half).
  */
 static inline enum msix_write_action
 msix_decide_write(const struct kvm_msix_entry *old,
 		  const struct kvm_msix_entry *new,
-		  bool defer, bool dirty, bool can_report)
+		  bool defer, bool quiet, bool dirty, bool can_report)
 {
 	bool unmasking = msix_entry_masked(old) && !msix_entry_masked(new);
+	bool report = !quiet || msix_entry_remappable(new);
 
 	if (!memcmp(old, new, sizeof(*new)))
 		return MSIX_WRITE_NONE;
 
 	if (new->addr_lo == old->addr_lo && new->addr_hi == old->addr_hi &&
 	    new->data == old->data) {
-		if (!unmasking || !dirty)
-			return MSIX_WRITE_CTRL;
-		return can_report ? MSIX_WRITE_REPORT_UNMASK : MSIX_WRITE_USER;
+		if (!unmasking || !dirty || !report)
+			return MSIX_WRITE_STORE;
+		return can_report ? MSIX_WRITE_REPORT : MSIX_WRITE_USER;
 	}
 
-	if (defer && msix_entry_masked(old) && msix_entry_masked(new))
+	if (!report)
+		return MSIX_WRITE_STORE;
+	if (defer && msix_entry_masked(new))
 		return MSIX_WRITE_MARK;
-	if (!can_report)
-		return MSIX_WRITE_USER;
-	return unmasking ? MSIX_WRITE_REPORT_UNMASK : MSIX_WRITE_REPORT;
+	return can_report ? MSIX_WRITE_REPORT : MSIX_WRITE_USER;
 }
 
 #endif /* __KVM_MSIX_DECODE_H */
