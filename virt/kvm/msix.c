@@ -718,7 +718,8 @@ static int msix_alloc_devs(struct kvm_msix_table_dev *t,
 {
 	int i, n = unmapped ? 0 : l->window_len ? 1 : 2;
 
-	devs[0] = devs[1] = NULL;
+	devs[0] = NULL;
+	devs[1] = NULL;
 	for (i = 0; i < n; i++) {
 		devs[i] = kzalloc(sizeof(*devs[i]), GFP_KERNEL_ACCOUNT);
 		if (!devs[i]) {
