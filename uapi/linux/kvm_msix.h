@@ -19,6 +19,8 @@
 #include <linux/ioctl.h>
 
 #define KVM_CAP_MSIX_TABLE		0x4d58
+/* KVM_CHECK_EXTENSION: the KVM_MSIX_TABLE_FLAG_* this kernel accepts. */
+#define KVM_CAP_MSIX_TABLE_FLAGS	0x4d59
 
 #define KVM_EXIT_MSIX_ENTRY_UPDATED	0x4d58
 
@@ -102,9 +104,16 @@ struct kvm_msix_entry_irq {
 	__u32 flags;
 };
 
-/* For KVM_SET_MSIX_TABLE_CTRL: mirrors Message Control of the function. */
+/*
+ * For KVM_SET_MSIX_TABLE_CTRL: mirrors Message Control of the function
+ * (ENABLE, FUNCTION_MASK).  KVM_MSIX_CTRL_TRANSLATED: the VMM's vIOMMU
+ * translates every message of the function (AMD-Vi interrupt remapping, or
+ * VT-d with compatibility format blocked), so every entry is sent through
+ * its bound GSI's route, as one in remapping format always is.
+ */
 #define KVM_MSIX_CTRL_ENABLE		(1U << 0)
 #define KVM_MSIX_CTRL_FUNCTION_MASK	(1U << 1)
+#define KVM_MSIX_CTRL_TRANSLATED	(1U << 2)
 
 struct kvm_msix_table_ctrl {
 	__u32 id;

@@ -38,7 +38,6 @@
 #include <linux/kvm_irqfd.h>
 #include <linux/kref.h>
 #include <linux/kthread.h>
-#include <linux/list.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
 #include <linux/sched/mm.h>
@@ -67,9 +66,7 @@ struct msix_bus_dev {
 };
 
 struct kvm_msix_table_dev {
-	/* In kvm->msix_tables; the list holds a reference.  slots_lock. */
-	struct list_head list;
-	/* The list, each bus device, and injections in flight. */
+	/* kvm->msix_tables (by id) holds a reference. */
 	struct kref ref;
 	/* What is on the bus now (none when unmapped).  slots_lock. */
 	struct msix_bus_dev *devs[2];
@@ -80,8 +77,9 @@ struct kvm_msix_table_dev {
 	u32 flags;
 	u32 nr_entries;
 	u32 devid;
-	/* Where the table is now.  slots_lock. */
+	/* Where the table is now, or nowhere.  slots_lock. */
 	struct msix_layout layout;
+	bool unmapped;
 	struct kvm_msix_entry __user *table;
 	__le64 __user *pba;
 	/* The VMM's mapping of the window (passthrough only). */
@@ -117,14 +115,22 @@ struct kvm_msix_binding {
 	struct rcu_head rcu;
 };
 
-/* The flags a table keeps; MOVE is an operation. */
+/* The flags a table keeps; MOVE is an operation.  KVM_CAP_MSIX_TABLE_FLAGS. */
 #define KVM_MSIX_TABLE_FLAGS	(KVM_MSIX_TABLE_FLAG_DEFER_UPDATES | \
 				 KVM_MSIX_TABLE_FLAG_PASSTHROUGH | \
 				 KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS | \
 				 KVM_MSIX_TABLE_FLAG_UNMAPPED | \
 				 KVM_MSIX_TABLE_FLAG_DEVID)
 #define KVM_MSIX_VALID_FLAGS	(KVM_MSIX_TABLE_FLAGS | KVM_MSIX_TABLE_FLAG_MOVE)
-#define KVM_MSIX_VALID_CTRL	(KVM_MSIX_CTRL_ENABLE | KVM_MSIX_CTRL_FUNCTION_MASK)
+#define KVM_MSIX_VALID_CTRL	(KVM_MSIX_CTRL_ENABLE | \
+				 KVM_MSIX_CTRL_FUNCTION_MASK | \
+				 KVM_MSIX_CTRL_TRANSLATED)
+
+/*
+ * Tables off the bus take no bus slot; this bounds what a VM can allocate
+ * (with the bus's own 1000 devices, at most 500 tables can be on the bus).
+ */
+#define KVM_MSIX_MAX_TABLES	1024
 
 static atomic64_t msix_generation;
 
@@ -256,6 +262,19 @@ static inline bool msix_dirty(struct kvm_msix_table_dev *t, u32 index)
 }
 
 /*
+ * Whether only the VMM can tell where the entry's message goes: it is in
+ * remapping format, or the VMM said its vIOMMU translates every message of
+ * the function (KVM_MSIX_CTRL_TRANSLATED: AMD-Vi interrupt remapping, whose
+ * messages look like compatibility format, or VT-d with compatibility
+ * format blocked).
+ */
+static inline bool msix_translated(struct kvm_msix_table_dev *t,
+				   const struct kvm_msix_entry *e)
+{
+	return (t->ctrl & KVM_MSIX_CTRL_TRANSLATED) || msix_entry_remappable(e);
+}
+
+/*
  * Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED.  A remapping-format
  * entry is delivered through the route the VMM computes from the report, so
  * its interrupts are held until the VMM has seen it: until this vCPU calls
@@ -265,7 +284,7 @@ static int msix_report_entry(struct kvm_vcpu *vcpu,
 			     struct kvm_msix_table_dev *t, u32 index,
 			     const struct kvm_msix_entry *e)
 {
-	bool remap = msix_entry_remappable(e);
+	bool remap = msix_translated(t, e);
 	u32 seq = 0;
 
 	if (remap) {
@@ -292,16 +311,16 @@ static int msix_report_entry(struct kvm_vcpu *vcpu,
 /*
  * Whether an interrupt on the entry must be held in its Pending bit: the
  * vector is masked (PCI 3.0 6.8.2.9: Mask bit, Function Mask, or MSI-X
- * disabled), or its message is in remapping format and the VMM has not seen
- * its latest change yet.
+ * disabled), or only the VMM can translate its message and has not seen
+ * its latest change yet.  (A change made while masked is covered by the
+ * mask; the unmask that exposes it reports it.)
  */
 static bool msix_held(struct kvm_msix_table_dev *t, u32 index,
 		      const struct kvm_msix_entry *e)
 {
 	if (msix_entry_masked(e) || msix_function_masked(t))
 		return true;
-	return msix_entry_remappable(e) &&
-	       (msix_dirty(t, index) || xa_load(&t->unacked, index));
+	return msix_translated(t, e) && xa_load(&t->unacked, index);
 }
 
 /* Deliver through @gsi's routes, as kvm_set_irq() does, bypassing the gate. */
@@ -338,9 +357,12 @@ static int msix_send(struct kvm_msix_table_dev *t,
 		.type = KVM_IRQ_ROUTING_MSI,
 	};
 
-	if (msix_entry_remappable(e))
+	if (msix_translated(t, e))
 		return msix_deliver_gsi(t->kvm, b->gsi, irq_source_id,
 					line_status);
+	/* No local APIC to send to; KVM_SIGNAL_MSI refuses the same. */
+	if (!kvm_arch_irqchip_in_kernel(t->kvm))
+		return -EINVAL;
 
 	msi.msi.address_lo = le32_to_cpu(e->addr_lo);
 	msi.msi.address_hi = le32_to_cpu(e->addr_hi);
@@ -364,8 +386,13 @@ static int msix_pba_update(struct kvm_msix_table_dev *t, u32 index, bool set)
 	u32 bit = (__force u32)cpu_to_le32(BIT(index % 32));
 	int old, r;
 
-	r = arch_futex_atomic_op_inuser(set ? FUTEX_OP_OR : FUTEX_OP_ANDN, bit,
-					&old, p);
+	/* Some architectures give up on a contended word with -EAGAIN. */
+	do {
+		r = arch_futex_atomic_op_inuser(set ? FUTEX_OP_OR : FUTEX_OP_ANDN,
+						bit, &old, p);
+		if (r == -EAGAIN)
+			cond_resched();
+	} while (r == -EAGAIN);
 	if (r)
 		return -EFAULT;
 	return !!((u32)old & bit);
@@ -389,7 +416,7 @@ static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
 
 	if (copy_from_user(&e, &t->table[index], sizeof(e)))
 		return -EFAULT;
-	if (msix_entry_remappable(&e) && !b)
+	if (msix_translated(t, &e) && !b)
 		return -ENXIO;
 	if (msix_held(t, index, &e)) {
 		r = msix_pba_update(t, index, true);
@@ -415,7 +442,7 @@ static void msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
 	    msix_held(t, index, &e))
 		return;
 	b = xa_load(&t->bindings, index);
-	if (msix_entry_remappable(&e) && !b)
+	if (msix_translated(t, &e) && !b)
 		return;
 	if (msix_pba_update(t, index, false) > 0)
 		msix_send(t, &e, b, KVM_USERSPACE_IRQ_SOURCE_ID, false);
@@ -439,9 +466,11 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	memcpy((u8 *)&new + reg, val, len);
 
 	can_report = msix_reporting(vcpu, t, index) || msix_can_report(vcpu);
+	/* A function whose every message the VMM translates reports all. */
 	action = msix_decide_write(&old, &new,
 				   t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
-				   t->flags & KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS,
+				   (t->flags & KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS) &&
+				   !(t->ctrl & KVM_MSIX_CTRL_TRANSLATED),
 				   msix_dirty(t, index), can_report);
 	switch (action) {
 	case MSIX_WRITE_NONE:
@@ -557,22 +586,43 @@ static const struct kvm_io_device_ops msix_dev_ops = {
 	.destructor = msix_dev_destructor,
 };
 
+/* For KVM_CAP_MSIX_TABLE_FLAGS; @kvm may be NULL (a system ioctl). */
+int kvm_msix_table_flags(struct kvm *kvm)
+{
+	int flags = KVM_MSIX_VALID_FLAGS;
+
+	if (kvm_vm_ioctl_check_extension(kvm, KVM_CAP_MSI_DEVID) <= 0)
+		flags &= ~KVM_MSIX_TABLE_FLAG_DEVID;
+	return flags;
+}
+
 void kvm_msix_init(struct kvm *kvm)
 {
-	INIT_LIST_HEAD(&kvm->msix_tables);
+	xa_init(&kvm->msix_tables);
 	xa_init(&kvm->msix_gsis);
 }
 
 static struct kvm_msix_table_dev *msix_find_table(struct kvm *kvm, u32 id)
 {
-	struct kvm_msix_table_dev *t;
-
 	lockdep_assert_held(&kvm->slots_lock);
 
-	list_for_each_entry(t, &kvm->msix_tables, list)
-		if (t->id == id)
-			return t;
-	return NULL;
+	return xa_load(&kvm->msix_tables, id);
+}
+
+/*
+ * For the paths that must not wait for memslot updates (KVM_SIGNAL_MSIX,
+ * KVM_RUN): the table with a reference, or NULL.
+ */
+static struct kvm_msix_table_dev *msix_get_table(struct kvm *kvm, u32 id)
+{
+	struct kvm_msix_table_dev *t;
+
+	rcu_read_lock();
+	t = xa_load(&kvm->msix_tables, id);
+	if (t && !kref_get_unless_zero(&t->ref))
+		t = NULL;
+	rcu_read_unlock();
+	return t;
 }
 
 /* Whether @l claims any of [@gpa, @gpa + @len): its window, or table and PBA. */
@@ -753,18 +803,23 @@ static void msix_dev_range(const struct msix_bus_dev *d, int i, gpa_t *addr,
 
 /*
  * Unregister @devs.  Should the bus fail to shrink, KVM destroys it with
- * every device on it: ours are gone then too.
+ * every device on it (-ENOMEM): ours are gone then too.
  */
-static void msix_unregister_devs(struct kvm *kvm, struct msix_bus_dev *devs[2])
+static int msix_unregister_devs(struct kvm *kvm, struct msix_bus_dev *devs[2])
 {
 	struct msix_bus_dev *d[2] = { devs[0], devs[1] };
-	int i;
+	int i, r;
 
 	lockdep_assert_held(&kvm->slots_lock);
 
-	for (i = 0; i < 2; i++)
-		if (d[i] && kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &d[i]->dev))
-			break;
+	for (i = 0; i < 2; i++) {
+		if (!d[i])
+			continue;
+		r = kvm_io_bus_unregister_dev(kvm, KVM_MMIO_BUS, &d[i]->dev);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 /* Register @devs (all or none); each registered one holds a reference. */
@@ -793,20 +848,26 @@ static int msix_register_devs(struct kvm_msix_table_dev *t,
 	return 0;
 }
 
-/* Other tables than @self whose ranges meet @l's. */
+/*
+ * Whether another table than @self claims part of @l's ranges; counts the
+ * tables in *@nr.
+ */
 static bool msix_overlaps_other(struct kvm *kvm, struct kvm_msix_table_dev *self,
-				const struct msix_layout *l, bool unmapped)
+				const struct msix_layout *l, bool unmapped,
+				unsigned int *nr)
 {
 	struct kvm_msix_table_dev *other;
+	unsigned long id;
+	bool overlap = false;
 
-	if (unmapped)
-		return false;
-	list_for_each_entry(other, &kvm->msix_tables, list)
-		if (other != self &&
-		    !(other->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED) &&
+	*nr = 0;
+	xa_for_each(&kvm->msix_tables, id, other) {
+		++*nr;
+		if (other != self && !unmapped && !other->unmapped &&
 		    msix_layouts_overlap(&other->layout, l))
-			return true;
-	return false;
+			overlap = true;
+	}
+	return overlap;
 }
 
 /*
@@ -818,9 +879,10 @@ static int msix_move_table(struct kvm *kvm, const struct kvm_msix_table *table,
 			   const struct msix_layout *l)
 {
 	bool unmapped = table->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED;
+	u32 keep = KVM_MSIX_TABLE_FLAGS & ~KVM_MSIX_TABLE_FLAG_UNMAPPED;
 	struct msix_bus_dev *devs[2], *old[2];
 	struct kvm_msix_table_dev *t;
-	u32 keep = KVM_MSIX_TABLE_FLAGS & ~KVM_MSIX_TABLE_FLAG_UNMAPPED;
+	unsigned int nr;
 	int r;
 
 	mutex_lock(&kvm->slots_lock);
@@ -837,7 +899,7 @@ static int msix_move_table(struct kvm *kvm, const struct kvm_msix_table *table,
 	    t->layout.window_len != l->window_len || t->devid != table->devid)
 		goto out;
 	r = -EEXIST;
-	if (msix_overlaps_other(kvm, t, l, unmapped))
+	if (msix_overlaps_other(kvm, t, l, unmapped, &nr))
 		goto out;
 	r = msix_alloc_devs(t, l, unmapped, devs);
 	if (r)
@@ -848,11 +910,17 @@ static int msix_move_table(struct kvm *kvm, const struct kvm_msix_table *table,
 
 	old[0] = t->devs[0];
 	old[1] = t->devs[1];
-	msix_unregister_devs(kvm, old);
 	t->devs[0] = devs[0];
 	t->devs[1] = devs[1];
 	t->layout = *l;
-	t->flags = (t->flags & keep) | (table->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED);
+	t->unmapped = unmapped;
+	/*
+	 * Should the bus fail to shrink, KVM has destroyed it with every
+	 * device on it, the new ones included (their destructors cleared
+	 * t->devs): the table is then defined but reachable only by its VMM,
+	 * as every other MMIO device of the VM is gone.
+	 */
+	r = msix_unregister_devs(kvm, old);
 out:
 	mutex_unlock(&kvm->slots_lock);
 	return r;
@@ -865,6 +933,7 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	struct msix_bus_dev *devs[2];
 	struct kvm_msix_table_dev *t;
 	struct msix_layout l = {};
+	unsigned int nr;
 	int r;
 
 	r = msix_check_table(kvm, table, &l);
@@ -884,10 +953,11 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	t->kvm = kvm;
 	t->gen = atomic64_inc_return(&msix_generation);
 	t->id = table->id;
-	t->flags = table->flags;
+	t->flags = table->flags & ~KVM_MSIX_TABLE_FLAG_UNMAPPED;
 	t->nr_entries = table->nr_entries;
 	t->devid = table->devid;
 	t->layout = l;
+	t->unmapped = unmapped;
 	t->table = u64_to_user_ptr(table->table_uaddr);
 	t->pba = u64_to_user_ptr(table->pba_uaddr);
 	t->window = u64_to_user_ptr(table->window_uaddr);
@@ -909,21 +979,28 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	mutex_lock(&kvm->slots_lock);
 	r = -EEXIST;
 	if (msix_find_table(kvm, t->id) ||
-	    msix_overlaps_other(kvm, NULL, &l, unmapped)) {
-		kfree(devs[0]);
-		kfree(devs[1]);
+	    msix_overlaps_other(kvm, NULL, &l, unmapped, &nr))
+		goto out_free_devs;
+	r = -ENOSPC;
+	if (nr >= KVM_MSIX_MAX_TABLES)
+		goto out_free_devs;
+	/* Published with the reference kref_init() took. */
+	r = xa_insert(&kvm->msix_tables, t->id, t, GFP_KERNEL_ACCOUNT);
+	if (r)
+		goto out_free_devs;
+	r = msix_register_devs(t, devs);
+	if (r) {
+		xa_erase(&kvm->msix_tables, t->id);
 		goto out_unlock;
 	}
-	r = msix_register_devs(t, devs);
-	if (r)
-		goto out_unlock;
 	t->devs[0] = devs[0];
 	t->devs[1] = devs[1];
-	/* The list's reference is the one kref_init() took. */
-	list_add_tail(&t->list, &kvm->msix_tables);
 	mutex_unlock(&kvm->slots_lock);
 	return 0;
 
+out_free_devs:
+	kfree(devs[0]);
+	kfree(devs[1]);
 out_unlock:
 	mutex_unlock(&kvm->slots_lock);
 out_free:
@@ -978,9 +1055,12 @@ static void msix_remove(struct kvm *kvm, struct kvm_msix_table_dev *t)
 
 	xa_for_each(&t->bindings, index, b)
 		msix_unbind(t, b);
-	/* When this returns, no vCPU is inside the table's devices (SRCU). */
+	/*
+	 * When this returns, no vCPU is inside the table's devices (SRCU);
+	 * should the bus have failed to shrink, they are gone with it.
+	 */
 	msix_unregister_devs(kvm, t->devs);
-	list_del(&t->list);
+	xa_erase(&kvm->msix_tables, t->id);
 	kref_put(&t->ref, msix_table_release);
 }
 
@@ -1002,12 +1082,14 @@ int kvm_vm_ioctl_remove_msix_table(struct kvm *kvm, u32 id)
 /* After the buses are gone, when the VM is destroyed. */
 void kvm_msix_destroy_vm(struct kvm *kvm)
 {
-	struct kvm_msix_table_dev *t, *tmp;
+	struct kvm_msix_table_dev *t;
+	unsigned long id;
 
 	mutex_lock(&kvm->slots_lock);
-	list_for_each_entry_safe(t, tmp, &kvm->msix_tables, list)
+	xa_for_each(&kvm->msix_tables, id, t)
 		msix_remove(kvm, t);
 	mutex_unlock(&kvm->slots_lock);
+	xa_destroy(&kvm->msix_tables);
 }
 
 /* Only MSI routes can be gated: the entry's message is what they send. */
@@ -1037,10 +1119,13 @@ void kvm_msix_irq_routing_update(struct kvm *kvm)
 {
 	struct kvm_msix_table_dev *t;
 	struct kvm_msix_binding *b;
-	unsigned long index;
+	unsigned long id, index;
+
+	if (xa_empty(&kvm->msix_gsis))
+		return;
 
 	mutex_lock(&kvm->slots_lock);
-	list_for_each_entry(t, &kvm->msix_tables, list)
+	xa_for_each(&kvm->msix_tables, id, t)
 		xa_for_each(&t->bindings, index, b)
 			if (!msix_gsi_is_msi(kvm, b->gsi))
 				msix_unbind(t, b);
@@ -1067,22 +1152,28 @@ static int msix_bind(struct kvm_msix_table_dev *t, u32 entry, u32 gsi)
 	b->entry = entry;
 	b->gsi = gsi;
 
-	/* Rebinding an entry moves it to the new GSI. */
-	old = xa_load(&t->bindings, entry);
-	if (old)
-		msix_unbind(t, old);
-
+	/*
+	 * Rebinding an entry moves it to the new GSI: the new binding is in
+	 * place before the old one goes, so a failure leaves the old one.
+	 */
 	mutex_lock(&t->lock);
-	r = xa_err(xa_store(&t->bindings, entry, b, GFP_KERNEL_ACCOUNT));
+	r = xa_insert(&kvm->msix_gsis, gsi, b, GFP_KERNEL_ACCOUNT);
 	if (!r) {
-		r = xa_insert(&kvm->msix_gsis, gsi, b, GFP_KERNEL_ACCOUNT);
+		old = xa_store(&t->bindings, entry, b, GFP_KERNEL_ACCOUNT);
+		r = xa_err(old);
 		if (r)
-			xa_erase(&t->bindings, entry);
+			xa_erase(&kvm->msix_gsis, gsi);
+		else if (old)
+			xa_erase(&kvm->msix_gsis, old->gsi);
 	}
 	mutex_unlock(&t->lock);
 	if (r) {
 		kfree(b);
 		return r;
+	}
+	if (old) {
+		msix_update_posting(kvm, old->gsi);
+		kfree_rcu(old, rcu);
 	}
 	msix_update_posting(kvm, gsi);
 	return 0;
@@ -1157,11 +1248,14 @@ int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 	/*
 	 * Clearing Function Mask or setting Enable releases what the entries
 	 * held.  Rescan every time: a VMM that changed Vector Control or the
-	 * PBA itself calls this to have the kernel act on it, and once this
-	 * returns no interrupt decided before is still to come.
+	 * PBA itself, or updated the routes of translated entries, calls this
+	 * to have the kernel act on it, and once this returns no interrupt
+	 * decided before is still to come.
 	 */
 	mutex_lock(&t->lock);
 	t->ctrl = ctrl->flags;
+	/* The VMM's routes are current: nothing waits for a report. */
+	xa_destroy(&t->unacked);
 	msix_deliver_all_pending(t);
 	mutex_unlock(&t->lock);
 out:
@@ -1238,28 +1332,28 @@ int kvm_msix_set_irq(struct kvm *kvm, int irq_source_id, u32 gsi,
 int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 {
 	struct kvm_msix_table_dev *t;
-	int r, ret;
+	int r, ret = 0;
+	u32 index;
 
-	if (sig->flags || sig->reserved)
+	if (sig->flags || sig->reserved || !kvm_arch_irqchip_in_kernel(kvm))
 		return -EINVAL;
 
-	mutex_lock(&kvm->slots_lock);
-	t = msix_find_table(kvm, sig->table_id);
-	r = t ? 0 : -ENOENT;
-	if (t && sig->entry >= t->nr_entries)
-		r = -EINVAL;
-	if (!r)
-		kref_get(&t->ref);
-	mutex_unlock(&kvm->slots_lock);
-	if (r)
-		return r;
+	t = msix_get_table(kvm, sig->table_id);
+	if (!t)
+		return -ENOENT;
+	r = -EINVAL;
+	if (sig->entry >= t->nr_entries)
+		goto out;
+	index = array_index_nospec(sig->entry, t->nr_entries);
 
 	mutex_lock(&t->lock);
-	r = msix_raise(t, array_index_nospec(sig->entry, t->nr_entries),
-		       xa_load(&t->bindings, sig->entry),
+	r = msix_raise(t, index, xa_load(&t->bindings, index),
 		       KVM_USERSPACE_IRQ_SOURCE_ID, false, &ret);
 	mutex_unlock(&t->lock);
-
+	/* A message KVM cannot deliver, as KVM_SIGNAL_MSI would say. */
+	if (r == 1 && ret == -EINVAL)
+		r = -EINVAL;
+out:
 	kref_put(&t->ref, msix_table_release);
 	return r;
 }
@@ -1279,9 +1373,10 @@ void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 
 	vcpu->msix_exit.ack_pending = false;
 
-	mutex_lock(&kvm->slots_lock);
-	t = msix_find_table(kvm, vcpu->msix_exit.table_id);
-	if (t && t->gen == vcpu->msix_exit.gen && index < t->nr_entries) {
+	t = msix_get_table(kvm, vcpu->msix_exit.table_id);
+	if (!t)
+		return;
+	if (t->gen == vcpu->msix_exit.gen && index < t->nr_entries) {
 		mutex_lock(&t->lock);
 		seq = xa_load(&t->unacked, index);
 		if (seq && xa_to_value(seq) == vcpu->msix_exit.seq) {
@@ -1290,7 +1385,7 @@ void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 		}
 		mutex_unlock(&t->lock);
 	}
-	mutex_unlock(&kvm->slots_lock);
+	kref_put(&t->ref, msix_table_release);
 }
 
 void kvm_msix_prepare_exit(struct kvm_vcpu *vcpu)

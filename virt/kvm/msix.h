@@ -10,6 +10,7 @@
 
 void kvm_msix_init(struct kvm *kvm);
 void kvm_msix_destroy_vm(struct kvm *kvm);
+int kvm_msix_table_flags(struct kvm *kvm);
 int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 				   struct kvm_msix_table *table);
 int kvm_vm_ioctl_remove_msix_table(struct kvm *kvm, u32 id);
