@@ -5,11 +5,14 @@
  * come and go in and host threads fire irqfds and rewrite the routes; the
  * VM is torn down in the middle of it at the end.
  *
- * Every call must return 0 or fail with one of the errnos the ABI documents
- * for it; the kernel must stay clean (the test runner scans the console for
- * splats, and a debug kernel adds KASAN, lockdep and kmemleak).  The seed is
- * printed; MSIX_FUZZ_SEED and MSIX_FUZZ_ITERATIONS override it and the
- * iteration count.
+ * Every call must succeed or fail with one of the errnos the ABI documents
+ * for it, and with exactly the one it names where it names one: EINVAL for
+ * non-zero pad, reserved, devid or flags the ABI does not have, DEVID on
+ * x86, flags of KVM_SIGNAL_MSIX; ENOENT from a move only when no table has
+ * the id.  The kernel must stay clean (the test runner scans the console
+ * for splats, and a debug kernel adds KASAN, lockdep and kmemleak).  The
+ * seed is printed; MSIX_FUZZ_SEED and MSIX_FUZZ_ITERATIONS override it and
+ * the iteration count.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -69,13 +72,23 @@ static void guest_hammer(uint32_t id)
 	GUEST_DONE();
 }
 
+enum { DEFINE, REMOVE, BIND, CTRL, SIGNAL, MOVE, NR_CALLS };
+static const char *const call_name[NR_CALLS] = {
+	"define", "remove", "bind", "ctrl", "signal", "move",
+};
+
+#define NR_IDS		4	/* the ids fuzz_define() mostly picks */
+
 struct fuzz {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpus[NR_VCPUS];
 	pthread_t threads[NR_VCPUS + 1];
 	unsigned int seed;
 	int efd[NR_GSIS];
-	uint64_t calls[4], ok[4];
+	uint64_t calls[NR_CALLS], ok[NR_CALLS], sent;
+	/* The tables defined now, as defined (or last moved). */
+	struct kvm_msix_table table[NR_IDS];
+	bool defined[NR_IDS];
 	/* VMM memory to point tables at: good, read-only and unmapped. */
 	uint8_t *mem, *ro, *gone;
 };
@@ -167,13 +180,109 @@ static void check(struct fuzz *f, int which, int r, const int *allowed,
 		  errno, strerror(errno));
 }
 
+/* The flags a table may have, and combinations of them. */
+static const uint32_t table_flags[] = {
+	0,
+	KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
+	KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS,
+	KVM_MSIX_TABLE_FLAG_DEFER_UPDATES | KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS,
+	KVM_MSIX_TABLE_FLAG_UNMAPPED,
+	KVM_MSIX_TABLE_FLAG_UNMAPPED | KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
+	KVM_MSIX_TABLE_FLAG_UNMAPPED | KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS,
+	KVM_MSIX_TABLE_FLAG_DEVID,
+};
+
+#define KNOWN_FLAGS	(KVM_MSIX_TABLE_FLAG_DEFER_UPDATES |	\
+			 KVM_MSIX_TABLE_FLAG_PASSTHROUGH |	\
+			 KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS |	\
+			 KVM_MSIX_TABLE_FLAG_UNMAPPED |		\
+			 KVM_MSIX_TABLE_FLAG_MOVE)
+
+/*
+ * Fields that make KVM_DEFINE_MSIX_TABLE fail with EINVAL whatever else it
+ * is given: x86 has no KVM_CAP_MSI_DEVID.
+ */
+static bool define_must_fail(const struct kvm_msix_table *t)
+{
+	return t->pad || t->reserved || t->devid || (t->flags & ~KNOWN_FLAGS);
+}
+
+static void define_call(struct fuzz *f, struct kvm_msix_table *t, int which)
+{
+	static const int allowed[] = { EINVAL, EEXIST, EFAULT, ENOSPC, ENOMEM };
+	static const int allowed_move[] = { EINVAL, EEXIST, EFAULT, ENOSPC,
+					    ENOMEM, ENOENT };
+	bool known = t->id < NR_IDS && f->defined[t->id];
+	int r = __vm_ioctl(f->vm, KVM_DEFINE_MSIX_TABLE, t);
+
+	if (define_must_fail(t))
+		TEST_ASSERT(r == -1 && errno == EINVAL,
+			    "KVM_DEFINE_MSIX_TABLE with pad %u reserved %u devid %u flags %#x: %d errno %d, want EINVAL",
+			    t->pad, t->reserved, t->devid, t->flags, r, errno);
+	/* ENOENT: the table to move does not exist, and only then. */
+	if (which == MOVE && r && errno == ENOENT)
+		TEST_ASSERT(!known, "moving table %u, which exists: ENOENT",
+			    t->id);
+	if (which == MOVE)
+		check(f, which, r, allowed_move, ARRAY_SIZE(allowed_move),
+		      "KVM_DEFINE_MSIX_TABLE (move)");
+	else
+		check(f, which, r, allowed, ARRAY_SIZE(allowed),
+		      "KVM_DEFINE_MSIX_TABLE");
+	if (r || t->id >= NR_IDS)
+		return;
+	f->defined[t->id] = true;
+	f->table[t->id] = *t;
+	f->table[t->id].flags &= ~KVM_MSIX_TABLE_FLAG_MOVE;
+}
+
+/* Move a table defined now, or one that is not; mostly with its own fields. */
+static void fuzz_move(struct fuzz *f, unsigned int *seed)
+{
+	uint32_t id = rand_r(seed) % NR_IDS;
+	struct kvm_msix_table t = f->table[id];
+
+	t.id = id;
+	if (!t.nr_entries)
+		t.nr_entries = 8;
+	t.flags |= KVM_MSIX_TABLE_FLAG_MOVE;
+	if (rand_r(seed) % 4) {
+		t.flags &= ~KVM_MSIX_TABLE_FLAG_UNMAPPED;
+		t.table_gpa = pick_gpa(seed);
+		t.pba_gpa = pick_gpa(seed);
+		if (t.window_size)
+			t.window_gpa = t.table_gpa & ~0xfffull;
+	} else {
+		/* Off the bus. */
+		t.flags |= KVM_MSIX_TABLE_FLAG_UNMAPPED;
+		t.table_gpa = 0;
+		t.pba_gpa = 0;
+		t.window_gpa = 0;
+	}
+	/* A field that must stay what it was defined with. */
+	switch (rand_r(seed) % 16) {
+	case 0:
+		t.nr_entries++;
+		break;
+	case 1:
+		t.flags ^= KVM_MSIX_TABLE_FLAG_DEFER_UPDATES;
+		break;
+	case 2:
+		t.table_uaddr = pick_uaddr(f, seed);
+		break;
+	case 3:
+		t.devid = rand_r(seed) | 1;
+		break;
+	}
+	define_call(f, &t, MOVE);
+}
+
 static void fuzz_define(struct fuzz *f, unsigned int *seed)
 {
 	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
 	static const uint32_t nrs[] = {
 		0, 1, 2, 8, 63, 64, 64, 65, 2047, 2048, 2049, ~0u,
 	};
-	static const int allowed[] = { EINVAL, EEXIST, EFAULT, ENOSPC, ENOMEM };
 	struct kvm_msix_table t = {
 		.id = pick32(seed, ids, ARRAY_SIZE(ids)),
 		.nr_entries = pick32(seed, nrs, ARRAY_SIZE(nrs)),
@@ -186,11 +295,18 @@ static void fuzz_define(struct fuzz *f, unsigned int *seed)
 	if (!(rand_r(seed) % 8))
 		t.flags = 1u << (rand_r(seed) % 32);
 	else if (rand_r(seed) % 2)
-		t.flags = KVM_MSIX_TABLE_FLAG_DEFER_UPDATES;
+		t.flags = table_flags[rand_r(seed) % ARRAY_SIZE(table_flags)];
+	/* Off the bus: no GPAs, mostly. */
+	if ((t.flags & KVM_MSIX_TABLE_FLAG_UNMAPPED) && rand_r(seed) % 4) {
+		t.table_gpa = 0;
+		t.pba_gpa = 0;
+	}
 	if (!(rand_r(seed) % 16))
 		t.pad = rand_r(seed);
 	if (!(rand_r(seed) % 16))
 		t.reserved = rand_r(seed) | 1;
+	if (!(rand_r(seed) % 16))
+		t.devid = rand_r(seed) | 1;
 	/* A window around the table, or a random one, with or without the flag. */
 	if (!(rand_r(seed) % 4)) {
 		t.flags |= rand_r(seed) % 4 ? KVM_MSIX_TABLE_FLAG_PASSTHROUGH : 0;
@@ -200,8 +316,7 @@ static void fuzz_define(struct fuzz *f, unsigned int *seed)
 		t.window_uaddr = rand_r(seed) % 2 ? pick_uaddr(f, seed) & ~0xfffull :
 						    pick_uaddr(f, seed);
 	}
-	check(f, 0, __vm_ioctl(f->vm, KVM_DEFINE_MSIX_TABLE, &t), allowed,
-	      ARRAY_SIZE(allowed), "KVM_DEFINE_MSIX_TABLE");
+	define_call(f, &t, t.flags & KVM_MSIX_TABLE_FLAG_MOVE ? MOVE : DEFINE);
 }
 
 static void fuzz_remove(struct fuzz *f, unsigned int *seed)
@@ -209,9 +324,16 @@ static void fuzz_remove(struct fuzz *f, unsigned int *seed)
 	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
 	static const int allowed[] = { ENOENT };
 	uint32_t id = pick32(seed, ids, ARRAY_SIZE(ids));
+	int r = __vm_ioctl(f->vm, KVM_REMOVE_MSIX_TABLE, &id);
 
-	check(f, 1, __vm_ioctl(f->vm, KVM_REMOVE_MSIX_TABLE, &id), allowed,
-	      ARRAY_SIZE(allowed), "KVM_REMOVE_MSIX_TABLE");
+	if (id < NR_IDS)
+		TEST_ASSERT(!r == f->defined[id],
+			    "KVM_REMOVE_MSIX_TABLE %u: %d errno %d, defined %d",
+			    id, r, errno, f->defined[id]);
+	check(f, REMOVE, r, allowed, ARRAY_SIZE(allowed),
+	      "KVM_REMOVE_MSIX_TABLE");
+	if (!r && id < NR_IDS)
+		f->defined[id] = false;
 }
 
 static void fuzz_bind(struct fuzz *f, unsigned int *seed)
@@ -236,22 +358,64 @@ static void fuzz_bind(struct fuzz *f, unsigned int *seed)
 	} else if (!(rand_r(seed) % 8)) {
 		b.flags = 1u << (rand_r(seed) % 32);
 	}
-	check(f, 2, __vm_ioctl(f->vm, KVM_SET_MSIX_ENTRY_IRQ, &b), allowed,
+	check(f, BIND, __vm_ioctl(f->vm, KVM_SET_MSIX_ENTRY_IRQ, &b), allowed,
 	      ARRAY_SIZE(allowed), "KVM_SET_MSIX_ENTRY_IRQ");
 }
 
 static void fuzz_ctrl(struct fuzz *f, unsigned int *seed)
 {
 	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
-	static const uint32_t flags[] = { 0, 1, 2, 3 };
+	static const uint32_t flags[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
 	static const int allowed[] = { ENOENT, EINVAL };
 	struct kvm_msix_table_ctrl c = {
 		.id = pick32(seed, ids, ARRAY_SIZE(ids)),
 		.flags = pick32(seed, flags, ARRAY_SIZE(flags)),
 	};
 
-	check(f, 3, __vm_ioctl(f->vm, KVM_SET_MSIX_TABLE_CTRL, &c), allowed,
+	check(f, CTRL, __vm_ioctl(f->vm, KVM_SET_MSIX_TABLE_CTRL, &c), allowed,
 	      ARRAY_SIZE(allowed), "KVM_SET_MSIX_TABLE_CTRL");
+}
+
+/*
+ * KVM_SIGNAL_MSIX: 1 (sent) or 0 (held), or EINVAL, ENOENT, ENXIO (a
+ * remapping-format entry not bound) or EFAULT; flags and reserved must be 0.
+ */
+static void fuzz_signal(struct fuzz *f, unsigned int *seed)
+{
+	static const uint32_t ids[] = { 0, 1, 2, 3, ~0u };
+	static const uint32_t entries[] = { 0, 0, 1, 1, 2, 7, 63, 64, 2047, 2048, ~0u };
+	static const uint32_t zero[] = { 0 };
+	static const int allowed[] = { EINVAL, ENOENT, ENXIO, EFAULT };
+	struct kvm_msix_signal sig = {
+		.table_id = pick32(seed, ids, ARRAY_SIZE(ids)),
+		.entry = pick32(seed, entries, ARRAY_SIZE(entries)),
+		.flags = pick32(seed, zero, 1),
+		.reserved = pick32(seed, zero, 1),
+	};
+	struct kvm_msix_table_ctrl enable = { .flags = KVM_MSIX_CTRL_ENABLE };
+	int r;
+
+	/* Mostly a table that exists, MSI-X enabled: the paths that send. */
+	if (rand_r(seed) % 4 && f->defined[sig.table_id % NR_IDS]) {
+		sig.table_id %= NR_IDS;
+		sig.entry %= f->table[sig.table_id].nr_entries;
+		enable.id = sig.table_id;
+		if (rand_r(seed) % 2)
+			vm_ioctl(f->vm, KVM_SET_MSIX_TABLE_CTRL, &enable);
+	}
+	r = __vm_ioctl(f->vm, KVM_SIGNAL_MSIX, &sig);
+
+	TEST_ASSERT(r >= -1 && r <= 1, "KVM_SIGNAL_MSIX returned %d", r);
+	if (sig.flags || sig.reserved)
+		TEST_ASSERT(r == -1 && errno == EINVAL,
+			    "KVM_SIGNAL_MSIX with flags %#x reserved %#x: %d errno %d, want EINVAL",
+			    sig.flags, sig.reserved, r, errno);
+	if (sig.table_id < NR_IDS && !f->defined[sig.table_id] && r >= 0)
+		TEST_FAIL("KVM_SIGNAL_MSIX on table %u, which is not defined: %d",
+			  sig.table_id, r);
+	f->sent += r == 1;
+	check(f, SIGNAL, r < 0 ? r : 0, allowed, ARRAY_SIZE(allowed),
+	      "KVM_SIGNAL_MSIX");
 }
 
 /* Routes change under the bindings: MSI, irqchip, or gone. */
@@ -296,6 +460,8 @@ static uint64_t fuzz_once(struct fuzz *f, unsigned int seed, uint64_t iterations
 	int v;
 
 	f->seed = seed;
+	memset(f->defined, 0, sizeof(f->defined));
+	memset(f->table, 0, sizeof(f->table));
 	f->vm = vm_create_with_vcpus(NR_VCPUS, guest_hammer, f->vcpus);
 	virt_map(f->vm, MSIX_GPA_BASE, MSIX_GPA_BASE, WINDOW / 4096);
 	guest_seed = seed;
@@ -315,7 +481,7 @@ static uint64_t fuzz_once(struct fuzz *f, unsigned int seed, uint64_t iterations
 	pthread_create(&f->threads[NR_VCPUS], NULL, fire_irqs, f);
 
 	for (i = 0; i < iterations && msix_now_ms() < deadline; i++) {
-		switch (rand_r(&seed) % 10) {
+		switch (rand_r(&seed) % 12) {
 		case 0:
 		case 1:
 		case 2:
@@ -332,6 +498,12 @@ static uint64_t fuzz_once(struct fuzz *f, unsigned int seed, uint64_t iterations
 			break;
 		case 8:
 			fuzz_ctrl(f, &seed);
+			break;
+		case 9:
+			fuzz_signal(f, &seed);
+			break;
+		case 10:
+			fuzz_move(f, &seed);
 			break;
 		default:
 			if (!(rand_r(&seed) % 8))
@@ -361,7 +533,7 @@ TEST(fuzz)
 	struct fuzz f = {};
 	long slab_base = -1, slab_diff;
 	uint64_t done;
-	int round;
+	int round, i;
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
 	if (getenv("MSIX_FUZZ_SEED"))
@@ -388,11 +560,14 @@ TEST(fuzz)
 		printf("# round %d: MSIX_FUZZ_SEED=%u MSIX_FUZZ_ITERATIONS=%lu: %lu calls\n",
 		       round, seed + round, iterations, done);
 	}
-	printf("# calls/successes: define %lu/%lu remove %lu/%lu bind %lu/%lu ctrl %lu/%lu\n",
-	       f.calls[0], f.ok[0], f.calls[1], f.ok[1], f.calls[2], f.ok[2],
-	       f.calls[3], f.ok[3]);
-	TEST_ASSERT(f.ok[0] && f.ok[1] && f.ok[2] && f.ok[3],
-		    "some ioctl never succeeded: the fuzzer misses the real paths");
+	printf("# calls/successes:");
+	for (i = 0; i < NR_CALLS; i++)
+		printf(" %s %lu/%lu", call_name[i], f.calls[i], f.ok[i]);
+	printf("; signals sent %lu\n", f.sent);
+	for (i = 0; i < NR_CALLS; i++)
+		TEST_ASSERT(f.ok[i], "%s never succeeded: the fuzzer misses the real paths",
+			    call_name[i]);
+	TEST_ASSERT(f.sent, "KVM_SIGNAL_MSIX never sent a message");
 
 	if (slab_base < 0) {
 		printf("# /proc/slabinfo unreadable: slab counts not checked\n");
@@ -403,7 +578,7 @@ TEST(fuzz)
 	       slab_base, slab_diff);
 	TEST_ASSERT(slab_diff <= SLAB_SLACK,
 		    "%ld slab objects more than before %lu define, %lu bind successes",
-		    slab_diff, f.ok[0], f.ok[2]);
+		    slab_diff, f.ok[DEFINE], f.ok[BIND]);
 }
 
 TEST_HARNESS_MAIN

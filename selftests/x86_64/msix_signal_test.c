@@ -66,25 +66,14 @@ static uint32_t op_write;
 static uint32_t count[0x100];
 static uint32_t reinjected;
 
-#define RFLAGS_IF	BIT(9)
-
-/*
- * A maskable interrupt is never taken with IF clear, yet under KVM nested
- * on QEMU's TCG emulation of SVM an interrupt is, rarely, delivered a second
- * time on top of its own completed delivery: at the first instruction of
- * this vector's IDT stub, where the interrupt gate has cleared IF.  That is
- * no message the table sent (two sends would both go through the local
- * APIC, which holds the second until the EOI): count it apart, and leave
- * the EOI to the handler of the delivery it repeats.
- */
+/* Count what the local APIC delivered; repeats apart (msix_util.h). */
 static void handler(struct ex_regs *regs)
 {
-	if (!(regs->rflags & RFLAGS_IF)) {
+	if (msix_guest_irq_delivered(regs))
+		WRITE_ONCE(count[regs->vector],
+			   READ_ONCE(count[regs->vector]) + 1);
+	else
 		WRITE_ONCE(reinjected, READ_ONCE(reinjected) + 1);
-		return;
-	}
-	WRITE_ONCE(count[regs->vector], READ_ONCE(count[regs->vector]) + 1);
-	x2apic_write_reg(APIC_EOI, 0);
 }
 
 static inline uint32_t guest_count(int vec)

@@ -8,12 +8,15 @@
  *   each access is served either in the kernel or as an MMIO exit the VMM
  *   emulates on the same memory, and the guest always reads what is there.
  * - The VMM drops every file descriptor while vCPUs are inside the table:
- *   the VM, tables included, is torn down under them.
+ *   the VM, tables included, is torn down under them, leaving nothing
+ *   behind (slab counts, and kmemleak on a debug kernel).
  * - Slab counts come back to their baseline after all of it.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +35,8 @@
 
 static uint64_t table_gpa;
 static uint32_t stop;
+/* Loops of guest_reader(), per vCPU. */
+static uint64_t reader_loops[NR_VCPUS];
 
 /* Each vCPU writes its own addresses into entry 0, ITERATIONS times. */
 static void guest_hammer(uint32_t id)
@@ -114,6 +119,7 @@ static void guest_reader(uint32_t id)
 		GUEST_ASSERT_EQ(msix_readl(e + 8), CONST_DATA);
 		GUEST_ASSERT_EQ(msix_readq(e), 0xfee00000ull | id << 12);
 		msix_writel(e + 4 * MSIX_ENTRY_SIZE + MSIX_CTRL_OFF, n++ & 1);
+		WRITE_ONCE(reader_loops[id], n);
 	}
 	GUEST_DONE();
 }
@@ -213,42 +219,134 @@ static void kick_handler(int sig)
 {
 }
 
+/* Objects the rest of the system may allocate meanwhile. */
+#define SLAB_SLACK	64
+
+#define EXTRA_TABLES	15
+
+/*
+ * @extra tables more in @vm, ids 2 and up, each with entry 0 bound to a GSI
+ * and an interrupt pending: more for a leak on teardown to show.
+ */
+static void define_extra(struct kvm_vm *vm, struct msix_shadow *extra)
+{
+	struct kvm_msix_entry_irq irq = {};
+	struct kvm_irq_routing *rt = kvm_gsi_routing_create();
+	int i;
+
+	for (i = 0; i < EXTRA_TABLES; i++) {
+		rt->entries[i].gsi = 32 + i;
+		rt->entries[i].type = KVM_IRQ_ROUTING_MSI;
+		rt->entries[i].u.msi.address_lo = 0xfee00000;
+		rt->entries[i].u.msi.data = 0x40 + i;
+	}
+	rt->nr = EXTRA_TABLES;
+	kvm_gsi_routing_write(vm, rt);
+	for (i = 0; i < EXTRA_TABLES; i++) {
+		msix_define(vm, &extra[i]);
+		irq.table_id = extra[i].id;
+		irq.gsi = 32 + i;
+		vm_ioctl(vm, KVM_SET_MSIX_ENTRY_IRQ, &irq);
+		kvm_irq_line(vm, 32 + i, 1);
+	}
+}
+
+/*
+ * A VM whose vCPUs run guest_reader() in its table, with more tables
+ * defined and bound, torn down by dropping every reference the VMM holds
+ * under them once each vCPU has been round its loop: KVM_RUN holds its own
+ * file reference, so the VM dies when the last one returns, and each must
+ * return EBADF from then on.
+ */
+static void teardown_one(struct msix_shadow *extra)
+{
+	struct vcpu_thread vt[NR_VCPUS];
+	struct msix_shadow s;
+	uint64_t deadline, *loops;
+	struct kvm_vm *vm;
+	int i, run_size;
+
+	vm = start_readers(vt, &s, run_until_ebadf);
+	define_extra(vm, extra);
+	deadline = msix_now_ms() + 10000;
+	for (i = 0; i < NR_VCPUS; i++) {
+		loops = addr_gva2hva(vm, (vm_vaddr_t)&reader_loops[i]);
+		while (!READ_ONCE(*loops))
+			TEST_ASSERT(msix_now_ms() < deadline,
+				    "vCPU %d never went round its loop", i);
+	}
+	usleep(20000);
+	/*
+	 * kvm_run is a mapping of the vCPU's file, which would keep the VM
+	 * alive: put anonymous memory in its place (the vCPU threads still
+	 * read it), then close every fd.
+	 */
+	run_size = __kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	TEST_ASSERT(run_size > 0, "KVM_GET_VCPU_MMAP_SIZE");
+	for (i = 0; i < NR_VCPUS; i++)
+		TEST_ASSERT(mmap(vt[i].vcpu->run, run_size,
+				 PROT_READ | PROT_WRITE,
+				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+			    vt[i].vcpu->run, "mmap over kvm_run");
+	for (i = 0; i < NR_VCPUS; i++)
+		close(vt[i].vcpu->fd);
+	close(vm->fd);
+	close(vm->kvm_fd);
+	for (i = 0; i < NR_VCPUS; i++) {
+		while (pthread_tryjoin_np(vt[i].thread, NULL)) {
+			pthread_kill(vt[i].thread, SIGUSR1);
+			usleep(1000);
+		}
+	}
+	munmap(s.table, s.table_len);
+	munmap(s.pba, s.pba_len);
+}
+
+/*
+ * The VMM drops every fd while vCPUs are inside the table.  Nothing may be
+ * left of the VMs and their 16 tables each: the slab caches kvm-msix
+ * allocates from come back to their count before, and a kmemleak kernel
+ * finds nothing unreferenced.
+ */
 TEST(teardown_while_running)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
-	struct vcpu_thread vt[NR_VCPUS];
-	struct msix_shadow s;
-	struct kvm_vm *vm;
+	struct msix_shadow extra[EXTRA_TABLES];
+	long base, diff;
+	bool kmemleak;
 	int i, round;
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
 	/* No SA_RESTART: a kick makes KVM_RUN return -EINTR. */
 	sigaction(SIGUSR1, &sa, NULL);
-	for (round = 0; round < 10; round++) {
-		vm = start_readers(vt, &s, run_until_ebadf);
-		usleep(20000);
-		/*
-		 * Close every fd under the running vCPUs; KVM_RUN holds its own
-		 * file reference, so the VM dies when the last one returns.
-		 */
-		for (i = 0; i < NR_VCPUS; i++)
-			close(vt[i].vcpu->fd);
-		close(vm->fd);
-		close(vm->kvm_fd);
-		for (i = 0; i < NR_VCPUS; i++) {
-			while (pthread_tryjoin_np(vt[i].thread, NULL)) {
-				pthread_kill(vt[i].thread, SIGUSR1);
-				usleep(1000);
-			}
-		}
+	for (i = 0; i < EXTRA_TABLES; i++)
+		msix_shadow_init(&extra[i], 2 + i, 8, MSIX_TABLE_GPA(1 + i),
+				 MSIX_PBA_GPA(1 + i));
+	/* Round 0 warms up what a fresh kernel allocates once. */
+	teardown_one(extra);
+	kmemleak = msix_kmemleak_cmd("clear");
+	base = msix_slab_objects_flushed();
+	for (round = 1; round <= 10; round++)
+		teardown_one(extra);
+
+	if (base < 0) {
+		printf("# /proc/slabinfo unreadable: slab counts not checked\n");
+	} else {
+		diff = msix_slab_settle(base, SLAB_SLACK);
+		printf("# 10 VMs torn down: slab objects %ld before, %+ld after\n",
+		       base, diff);
+		TEST_ASSERT(diff <= SLAB_SLACK, "%ld slab objects leaked", diff);
 	}
+	if (!kmemleak) {
+		printf("# no kmemleak: not checked\n");
+		return;
+	}
+	TEST_ASSERT_EQ(msix_kmemleak_kvm_leaks(), 0);
 }
 
 #define LEAK_GSIS	8
 #define LEAK_CYCLES	2000
 #define LEAK_MS		10000
-/* Objects the rest of the system may allocate meanwhile. */
-#define SLAB_SLACK	64
 
 /* Up to @cycles, for at most @ms; returns the cycles done. */
 static int leak_cycles(struct kvm_vm *vm, struct msix_shadow *s, int cycles,

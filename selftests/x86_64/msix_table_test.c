@@ -8,8 +8,10 @@
  * aligned DWORD/QWORD reads and Vector Control writes never exit, a change of
  * Message Address or Data exits exactly once with KVM_EXIT_MSIX_ENTRY_UPDATED,
  * every other access is an ordinary KVM_EXIT_MMIO, and removing a table hands
- * its range back to userspace.
+ * its range back to userspace.  Tables left in a VM are freed with it: slab
+ * counts come back, and a kmemleak kernel reports nothing.
  */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -490,8 +492,14 @@ TEST(define_errors)
 	for (i = 0; i < 32; i++) {
 		t = good;
 		t.flags = 1u << i;
-		/* PASSTHROUGH fails too here: it needs a window. */
-		if (t.flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES)
+		/*
+		 * PASSTHROUGH fails too here: it needs a window; UNMAPPED
+		 * needs no GPAs; DEVID needs KVM_CAP_MSI_DEVID, which x86
+		 * lacks.  MOVE is tested below.
+		 */
+		if (t.flags & (KVM_MSIX_TABLE_FLAG_DEFER_UPDATES |
+			       KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS |
+			       KVM_MSIX_TABLE_FLAG_MOVE))
 			continue;
 		msix_expect_define_error(vm, &t, EINVAL, "flags");
 	}
@@ -501,6 +509,28 @@ TEST(define_errors)
 	t = good;
 	t.reserved = 1;
 	msix_expect_define_error(vm, &t, EINVAL, "reserved");
+	t.reserved = 0x80000000;
+	msix_expect_define_error(vm, &t, EINVAL, "reserved bit 31");
+	t = good;
+	t.devid = 1;
+	msix_expect_define_error(vm, &t, EINVAL, "devid without the flag");
+	t.flags = KVM_MSIX_TABLE_FLAG_DEVID;
+	msix_expect_define_error(vm, &t, EINVAL, "DEVID on x86");
+	t.devid = 0;
+	msix_expect_define_error(vm, &t, EINVAL, "DEVID 0 on x86");
+	/* A table off the bus has no guest-physical address. */
+	t = good;
+	t.flags = KVM_MSIX_TABLE_FLAG_UNMAPPED;
+	msix_expect_define_error(vm, &t, EINVAL, "UNMAPPED with GPAs");
+	t.table_gpa = 0;
+	msix_expect_define_error(vm, &t, EINVAL, "UNMAPPED with pba_gpa");
+	t = good;
+	t.flags = KVM_MSIX_TABLE_FLAG_UNMAPPED;
+	t.pba_gpa = 0;
+	msix_expect_define_error(vm, &t, EINVAL, "UNMAPPED with table_gpa");
+	t = good;
+	t.flags = KVM_MSIX_TABLE_FLAG_MOVE;
+	msix_expect_define_error(vm, &t, ENOENT, "MOVE of no table");
 	/* Without KVM_MSIX_TABLE_FLAG_PASSTHROUGH the window must be 0. */
 	t = good;
 	t.window_gpa = MSIX_TABLE_GPA(0);
@@ -586,10 +616,45 @@ TEST(define_errors)
 	TEST_ASSERT_EQ(__msix_remove(vm, 3), -1);
 	TEST_ASSERT_EQ(errno, ENOENT);
 
+	/* A move must name the table as it was defined, and room for it. */
+	t = good;
+	t.flags = KVM_MSIX_TABLE_FLAG_MOVE;
+	t.id = 3;
+	msix_expect_define_error(vm, &t, ENOENT, "MOVE of an unknown id");
+	t.id = good.id;
+	t.nr_entries = good.nr_entries + 1;
+	msix_expect_define_error(vm, &t, EINVAL, "MOVE with another nr_entries");
+	t.nr_entries = good.nr_entries;
+	t.table_uaddr = (uint64_t)s2.table;
+	msix_expect_define_error(vm, &t, EINVAL, "MOVE with another table_uaddr");
+	t.table_uaddr = good.table_uaddr;
+	t.pba_uaddr = (uint64_t)s2.pba;
+	msix_expect_define_error(vm, &t, EINVAL, "MOVE with another pba_uaddr");
+	t.pba_uaddr = good.pba_uaddr;
+	t.flags |= KVM_MSIX_TABLE_FLAG_DEFER_UPDATES;
+	msix_expect_define_error(vm, &t, EINVAL, "MOVE with another flag");
+	t.flags = KVM_MSIX_TABLE_FLAG_MOVE;
+	t.table_gpa = MSIX_TABLE_GPA(1);
+	msix_expect_define_error(vm, &t, EEXIST, "MOVE onto another table");
+	t.table_gpa = good.table_gpa;
+	t.pba_gpa = MSIX_TABLE_GPA(1) + 8;
+	msix_expect_define_error(vm, &t, EEXIST, "MOVE of the PBA onto another table");
+	t.pba_gpa = good.pba_gpa;
+	t.pad = 1;
+	msix_expect_define_error(vm, &t, EINVAL, "MOVE with pad");
+	/* None of it moved table 1: defining over its ranges still clashes. */
+	t = msix_table_of(&s2);
+	t.id = 4;
+	t.table_gpa = good.table_gpa;
+	t.pba_gpa = good.pba_gpa;
+	msix_expect_define_error(vm, &t, EEXIST, "table 1 after failed moves");
+
 	for (i = 0; i < 32; i++) {
 		ctrl.id = 1;
 		ctrl.flags = 1u << i;
-		if (ctrl.flags & (KVM_MSIX_CTRL_ENABLE | KVM_MSIX_CTRL_FUNCTION_MASK))
+		if (ctrl.flags & (KVM_MSIX_CTRL_ENABLE |
+				  KVM_MSIX_CTRL_FUNCTION_MASK |
+				  KVM_MSIX_CTRL_TRANSLATED))
 			continue;
 		TEST_ASSERT_EQ(__vm_ioctl(vm, KVM_SET_MSIX_TABLE_CTRL, &ctrl), -1);
 		TEST_ASSERT_EQ(errno, EINVAL);
@@ -655,29 +720,90 @@ TEST(bus_full)
 	fill_bus(true);
 }
 
-/* Tables left defined are freed with the VM. */
+/* Objects the rest of the system may allocate meanwhile. */
+#define SLAB_SLACK	64
+
+/*
+ * @rounds VMs, each torn down with 8 tables of 64 to 2048 entries still
+ * defined (every other round one removed first), some entries bound to
+ * GSIs with interrupts pending.
+ */
+static uint32_t teardown_rounds(struct msix_shadow *s, uint32_t rounds,
+				uint64_t ms)
+{
+	struct kvm_msix_entry_irq irq = {};
+	uint64_t deadline = msix_now_ms() + ms;
+	struct kvm_irq_routing *rt;
+	uint32_t i, round;
+
+	for (round = 0; round < rounds && msix_now_ms() < deadline; round++) {
+		struct kvm_vm *vm = vm_create_barebones();
+
+		vm_create_irqchip(vm);
+		rt = kvm_gsi_routing_create();
+		for (i = 0; i < 8; i++) {
+			rt->entries[i].gsi = 32 + i;
+			rt->entries[i].type = KVM_IRQ_ROUTING_MSI;
+			rt->entries[i].u.msi.address_lo = 0xfee00000;
+			rt->entries[i].u.msi.data = 0x40 + i;
+		}
+		rt->nr = 8;
+		kvm_gsi_routing_write(vm, rt);
+		for (i = 0; i < 8; i++) {
+			msix_define(vm, &s[i]);
+			irq.table_id = i;
+			irq.entry = i;
+			irq.gsi = 32 + i;
+			vm_ioctl(vm, KVM_SET_MSIX_ENTRY_IRQ, &irq);
+			/* Masked: held in the Pending bit. */
+			kvm_irq_line(vm, 32 + i, 1);
+		}
+		if (round & 1)
+			msix_remove(vm, round % 8);
+		kvm_vm_free(vm);
+	}
+	return round;
+}
+
+/*
+ * Tables left defined and bound are freed with the VM: the slab caches
+ * kvm-msix allocates from come back to their count before, and a kmemleak
+ * kernel finds nothing unreferenced.
+ */
 TEST(teardown_with_tables)
 {
 	struct msix_shadow s[8];
-	uint32_t i, round;
-	uint64_t deadline;
+	bool kmemleak;
+	long base, diff;
+	uint32_t i, rounds;
 
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
 	for (i = 0; i < 8; i++)
 		msix_shadow_init(&s[i], i, 64 << (i % 6), MSIX_TABLE_GPA(i),
 				 MSIX_PBA_GPA(i));
+	/* Warm up what a fresh kernel allocates once, then count. */
+	teardown_rounds(s, 2, 10000);
+	kmemleak = msix_kmemleak_cmd("clear");
+	base = msix_slab_objects_flushed();
 	/* 50 rounds, or 10 s of them on a slow (debug) kernel. */
-	deadline = msix_now_ms() + 10000;
-	for (round = 0; round < 50 && msix_now_ms() < deadline; round++) {
-		struct kvm_vm *vm = vm_create_barebones();
+	rounds = teardown_rounds(s, 50, 10000);
+	TEST_ASSERT(rounds >= 8, "only %u rounds", rounds);
 
-		for (i = 0; i < 8; i++)
-			msix_define(vm, &s[i]);
-		if (round & 1)
-			msix_remove(vm, round % 8);
-		kvm_vm_free(vm);
+	if (base < 0) {
+		printf("# /proc/slabinfo unreadable: slab counts not checked\n");
+	} else {
+		diff = msix_slab_settle(base, SLAB_SLACK);
+		printf("# %u VMs with 8 tables: slab objects %ld before, %+ld after\n",
+		       rounds, base, diff);
+		TEST_ASSERT(diff <= SLAB_SLACK,
+			    "%ld slab objects leaked by %u VMs with %u tables",
+			    diff, rounds, 8 * rounds - rounds / 2);
 	}
-	TEST_ASSERT(round >= 8, "only %u rounds", round);
+	if (!kmemleak) {
+		printf("# no kmemleak: not checked\n");
+		return;
+	}
+	TEST_ASSERT_EQ(msix_kmemleak_kvm_leaks(), 0);
 }
 
 TEST_HARNESS_MAIN

@@ -79,7 +79,10 @@ SAME, TOGGLE, SET, CLEAR = 0, 1, 2, 3
 
 
 def pal(i):
-    # 0, 1, 0xfee00000, 0xfee01000, 0x4041, 0x4042, 0x00010001, 0xffffffff
+    # 0, 1, 0xfee00000, 0xfee01000, 0x4041, 0x4042, 0x00010001, 0xffffffff,
+    # then remapping-format and other values: 0xfee00010, 0xfee01010,
+    # 0xfee0001c, 0x10, 0xfee00004, 0xfee0000c, 0x40ff, 0x80000000
+    assert 0 <= i < 16
     return bytes([4 | i << 3])
 
 
@@ -90,10 +93,12 @@ def val(v):
 ENTRY = b'\0ENTRY\0'
 
 
-def entry(defer, index=0, restored=None):
+def entry(defer, index=0, restored=None, quiet=False):
     """entry_start()'s bytes, which the harness reads right after the op
-    byte of the first instruction: marked here, moved by place_entry()."""
-    out = bytes([(1 if defer else 0) | (2 if restored else 0)])
+    byte of the first instruction: marked here, moved by place_entry().
+    @quiet: the table has NO_UPDATE_EXITS."""
+    out = bytes([(1 if defer else 0) | (2 if restored else 0) |
+                 (4 if quiet else 0)])
     out += struct.pack('<H', index)
     if restored:
         out += b''.join(val(v) for v in restored)
@@ -124,9 +129,10 @@ def insn(reg, width, lanes, down=False, other=False, count=None):
     return bytes([2, h1, h2]) + b''.join(lanes)
 
 
-def decide(defer, dirty, can, old, changes):
+def decide(defer, dirty, can, old, changes, quiet=False):
     """op_decide(): @old four pick() encodings, @changes {dword: pick}."""
     f = (1 if defer else 0) | (2 if dirty else 0) | (4 if can else 0)
+    f |= 8 if quiet else 0
     for d in changes:
         f |= 1 << (4 + d)
     return bytes([1, f]) + b''.join(old) + b''.join(
@@ -231,6 +237,33 @@ SEEDS = {
     'restored-unmasked': valid(nr=4) + entry(False, 3,
                                              [0xfee00000, 0, 0x4041, 0]) +
     dw(8, pal(5)) + dw(0, pal(3)) + insn(0, 8, [pal(2), val(0)], other=True),
+    # NO_UPDATE_EXITS (issue 10): compatibility format never exits,
+    # remapping format (address bit 4) as without the flag.
+    'quiet-linux-all': valid(nr=4) + entry(False, 1, quiet=True) +
+    linux_reprogram(pal(3), val(1), pal(4)),
+    'quiet-remap-linux-all': valid(nr=4) +
+    entry(False, 1, [0xfee00010, 0, 0x4041, 0], quiet=True) +
+    linux_reprogram(pal(9), val(1), pal(5)),
+    'quiet-deferred-remap': valid(nr=4) +
+    entry(True, 2, [0xfee00010, 0, 0x4041, 1], quiet=True) +
+    dw(12, pal(0)) + linux_reprogram(pal(9), val(1), pal(5)),
+    'quiet-remap-to-compat': valid(nr=4) +
+    entry(False, 0, [0xfee00010, 0, 0x4041, 0], quiet=True) +
+    dw(0, pal(2)) + dw(8, pal(5)) + dw(0, pal(8)) +
+    insn(0, 8, [pal(9), val(0), pal(4), val(1)]) + dw(12, pal(0)),
+    # Remapping format: held while its report is not acknowledged
+    # (MSIX_FUZZ_CALLER=nohold fails here).
+    'store16-remap-address-unmask': valid(nr=4) + entry(False, 0) +
+    insn(0, 8, [pal(8), val(0), bytes([SAME]), val(0)]),
+    # A MARK after the same entry's report in one instruction leaves no
+    # mark (MSIX_FUZZ_CALLER=keepmark fails here).
+    'deferred-store16-mask': valid(nr=4) +
+    entry(True, 0, [0xfee00000, 0, 0x4041, 0]) +
+    insn(0, 8, [pal(3), val(0), pal(5), val(1)]) + dw(12, pal(0)),
+    # A define starts with nothing unreported, with DEFER_UPDATES too: the
+    # first unmask does not exit (MSIX_FUZZ_CALLER=markdefine fails here).
+    'deferred-define-unmask': valid(nr=4) + entry(True, 2) + dw(12, pal(0)) +
+    dw(12, pal(1)) + dw(12, pal(0)),
     # msix_decide_write() on its own.
     'decide-arbitrary': decide(True, True, False,
                                [pal(2), val(0), pal(4), pal(1)],
@@ -239,6 +272,15 @@ SEEDS = {
            {0: pal(3), 2: pal(5), 3: pal(0)}) +
     decide(True, False, False, [pal(2), val(0), pal(4), pal(1)],
            {1: val(7)}),
+    'decide-quiet': decide(False, False, True,
+                           [pal(2), val(0), pal(4), pal(1)],
+                           {0: pal(8), 3: pal(0)}, quiet=True) +
+    decide(True, True, False, [pal(8), val(0), pal(4), pal(1)],
+           {3: pal(0)}, quiet=True) +
+    decide(True, True, True, [pal(2), val(0), pal(4), pal(1)],
+           {3: pal(0)}, quiet=True) +
+    decide(False, False, False, [pal(8), val(0), pal(4), pal(0)],
+           {0: pal(2)}, quiet=True),
 }
 
 

@@ -18,6 +18,8 @@ typedef __u16 u16;
 typedef __u32 u32;
 typedef __u64 u64;
 
+#define BIT(nr)		(1UL << (nr))
+
 static inline u32 le32_to_cpu(__le32 x)
 {
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__

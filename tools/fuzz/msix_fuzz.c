@@ -12,17 +12,27 @@
  *              down, maybe after another entry's report) on one entry,
  *              decoded, decided and applied the way msix.c applies it
  * Any disagreement or broken property prints the steps so far and aborts.
+ * Before any input, the Linux reprogramming sequences are run once and
+ * their exits counted against the numbers the ABI gives (selfcheck()).
  *
  * Knobs (environment, read once):
- *   MSIX_FUZZ_CALLER=kernel  (default) pass msix_decide_write() the dirty
- *                            and can_report msix.c passes: an entry whose
- *                            report is raised but not taken counts as dirty
- *                            and may be reported again in the same exit; a
- *                            MARK then leaves no mark (the exit shows it)
- *   MSIX_FUZZ_CALLER=old     msix.c before that fix: dirty cleared when a
- *                            report is raised, no report once any is raised
- *                            in the instruction (finds finding 1 of
- *                            README.md in seconds)
+ *   MSIX_FUZZ_CALLER=kernel  (default) the caller msix.c is specified to
+ *                            be: a per-entry dirty mark, set by MARK
+ *                            (none at define), cleared when the exit
+ *                            reporting the entry is taken; can_report unless another
+ *                            entry's report is raised; a remapping-format
+ *                            entry held while its report is not
+ *                            acknowledged by KVM_RUN
+ *   MSIX_FUZZ_CALLER=keepmark  a broken caller: clears the mark when the
+ *                            report is raised, so a MARK later in the same
+ *                            instruction survives the exit (a second report
+ *                            for one reprogram)
+ *   MSIX_FUZZ_CALLER=nohold  a broken caller: releases the hold of a
+ *                            remapping-format entry when its report is
+ *                            raised instead of on KVM_RUN (P-HOLD)
+ *   MSIX_FUZZ_CALLER=markdefine  a broken caller: with DEFER_UPDATES,
+ *                            marks every masked entry at define (a report
+ *                            at the first unmask the VMM does not need)
  *   MSIX_FUZZ_VMM=reread     (default) or strict: see enum model_vmm
  *   MSIX_FUZZ_RAW=1          also hold raw layouts (ones KVM_DEFINE_MSIX_TABLE
  *                            rejects, with lengths below 8 or misaligned
@@ -42,18 +52,26 @@
 typedef unsigned __int128 u128;
 
 #define PAGE		4096ULL
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define INT_MAX_	0x7fffffffULL
 
 /* ---- knobs and counters -------------------------------------------- */
 
-static bool caller_old, vmm_strict, raw_strict, want_stats;
+enum caller { CALLER_KERNEL, CALLER_KEEPMARK, CALLER_NOHOLD, CALLER_MARKDEFINE };
+static const char *const caller_name[] = {
+	"kernel", "keepmark", "nohold", "markdefine",
+};
+
+static enum caller caller;
+static bool vmm_strict, raw_strict, want_stats;
 
 enum lclass { L_VALID, L_REJECTED, L_RAW, NR_LCLASS };
 static const char *const lclass_name[] = { "valid", "rejected", "raw" };
 
 static unsigned long st_layout[NR_LCLASS], st_window;
 static unsigned long st_where[NR_LCLASS][4];
-static unsigned long st_action[2][6];	/* [insn, decide] */
+#define NR_ACTIONS 5
+static unsigned long st_action[2][NR_ACTIONS];	/* [insn, decide] */
 static unsigned long st_insn, st_clamped_raw;
 
 /* ---- input --------------------------------------------------------- */
@@ -137,7 +155,7 @@ static void fail(const char *fmt, ...)
 		run_input(cur_data, cur_size);	/* fails again, traced */
 	}
 	fprintf(stderr, "\n==== msix_fuzz: %s\n---- steps:\n%s---- (caller=%s vmm=%s)\n",
-		fail_buf, trace, caller_old ? "old" : "kernel",
+		fail_buf, trace, caller_name[caller],
 		vmm_strict ? "strict" : "reread");
 	abort();
 }
@@ -524,92 +542,117 @@ static void to_kernel(struct kvm_msix_entry *k, const struct model_entry *m)
 	memcpy(k, b, sizeof(*k));
 }
 
+static enum model_action to_model(int a)
+{
+	switch (a) {
+	case MSIX_WRITE_NONE:
+		return MODEL_NONE;
+	case MSIX_WRITE_STORE:
+		return MODEL_STORE;
+	case MSIX_WRITE_MARK:
+		return MODEL_MARK;
+	case MSIX_WRITE_REPORT:
+		return MODEL_REPORT;
+	case MSIX_WRITE_USER:
+		return MODEL_TO_USER;
+	}
+	fail("msix_decide_write() returned %d", a);
+}
+
 /*
  * Properties of msix_decide_write() stated on their own, each from the
- * docs (the rule numbers are model_expect()'s in msix_model.c):
- *   P-NONE     MSIX_WRITE_NONE iff old == new (R1); in particular a write
- *              that changes nothing never exits.
- *   P-VCTRL    a write that changes only Vector Control never exits, but
- *              for the unmask of an entry userspace may not have been
- *              told about (R2, R4).  The kernel can only know that a
- *              change was stored or raised since the last exit (@maybe);
- *              it need not know that the VMM re-read the entry since, or
- *              that deferred changes cancelled out (@unreported false).
- *              Either way the write changed nothing userspace did not
- *              hear of: when @maybe is false, no exit.
- *   P-DEFER    in deferred mode, a masked entry that stays masked never
- *              exits (R3), whether or not this exit could report.
- *   P-CANNOT   with can_report false no report is raised; a write that
- *              needs one goes to userspace (R7).
- *   P-UNMASK   REPORT_UNMASK only for a write that unmasks; a write that
- *              unmasks an entry whose new address/data userspace has
- *              certainly not received (@unreported) is never CTRL or
- *              REPORT (R4, R5): the unmask would take effect first.
+ * ABI (the rule numbers are model_expect()'s in msix_model.c), for the
+ * arguments it was given (@dirty: the caller's mark):
+ *   P-NONE     NONE iff old == new (R1): never told when nothing changed.
+ *   P-QUIET    with NO_UPDATE_EXITS, a write leaving the entry in
+ *              compatibility format never exits, not even to userspace
+ *              (R2).
+ *   P-REMAP    a change to a remapping-format message is never stored
+ *              silently (STORE): it is reported, marked or left to the
+ *              VMM, so that the caller can hold the entry's interrupts
+ *              until the VMM has seen it ([ABI] rule 2).
+ *   P-CHANGE   a change the VMM must hear of exits (REPORT, or USER when
+ *              this exit cannot carry it), unless DEFER_UPDATES and the
+ *              entry is masked after the write (R3, R4).
+ *   P-VCTRL    a write that changes only Vector Control exits only as the
+ *              unmask of an entry changed while masked, and that unmask
+ *              does exit (R5, R6).
+ *   P-DEFER    with DEFER_UPDATES, a write leaving the entry masked never
+ *              exits, whether or not this exit could report (R4).
+ *   P-CANNOT   REPORT only when this exit can report; USER only when it
+ *              cannot (R7: only a needed report sends a write to the VMM).
+ *   P-MARK     MARK only with DEFER_UPDATES, for an address/data change
+ *              the VMM must hear of that leaves the entry masked.
  */
 static void check_props(const struct model_entry *o, const struct model_entry *n,
-			bool defer, bool unreported, bool maybe, bool can_report,
-			int a)
+			bool defer, bool quiet, bool dirty, bool can_report,
+			enum model_action a)
 {
 	bool same = !memcmp(o->w, n->w, sizeof(o->w));
 	bool msg = model_msg_differs(o, n);
 	bool unmask = model_masked(o) && !model_masked(n);
-	bool exits = a == MSIX_WRITE_REPORT || a == MSIX_WRITE_REPORT_UNMASK ||
-		     a == MSIX_WRITE_USER;
+	bool wanted = model_wanted(n, quiet);
+	bool exits = a == MODEL_REPORT || a == MODEL_TO_USER;
+	const char *name = model_action_name(a);
 
-	if ((a == MSIX_WRITE_NONE) != same)
-		fail("P-NONE: %s for a write that %s the entry",
-		     model_action_name(a), same ? "does not change" : "changes");
-	if (!msg && exits && !(unmask && maybe))
-		fail("P-VCTRL: a Vector Control-only write exits (%s)",
-		     model_action_name(a));
-	if (defer && model_masked(o) && model_masked(n) && exits)
-		fail("P-DEFER: deferred mode, the entry stays masked, yet %s",
-		     model_action_name(a));
-	if (!can_report &&
-	    (a == MSIX_WRITE_REPORT || a == MSIX_WRITE_REPORT_UNMASK))
-		fail("P-CANNOT: %s although this exit cannot report",
-		     model_action_name(a));
-	if (a == MSIX_WRITE_REPORT_UNMASK && !unmask)
-		fail("P-UNMASK: REPORT_UNMASK for a write that does not unmask");
-	if (unmask && (msg || unreported) &&
-	    (a == MSIX_WRITE_CTRL || a == MSIX_WRITE_REPORT))
-		fail("P-UNMASK: the write unmasks an entry with address/data userspace has not received, and the decision is %s (unmasks at once)",
-		     model_action_name(a));
-	if (a == MSIX_WRITE_MARK && !(defer && msg))
-		fail("MARK outside deferred mode or without an address/data change");
+	if ((a == MODEL_NONE) != same)
+		fail("P-NONE: %s for a write that %s the entry", name,
+		     same ? "does not change" : "changes");
+	if (!wanted && a != MODEL_NONE && a != MODEL_STORE)
+		fail("P-QUIET: NO_UPDATE_EXITS and the new message is in compatibility format, yet %s",
+		     name);
+	if (msg && model_remap(n) && a == MODEL_STORE)
+		fail("P-REMAP: a change to a remapping-format message is stored without a report or a mark");
+	if (msg && wanted && !(defer && model_masked(n)) && !exits)
+		fail("P-CHANGE: an address/data change the VMM must hear of does not exit (%s)",
+		     name);
+	if (!msg && exits && !(unmask && dirty && wanted))
+		fail("P-VCTRL: a Vector Control-only write exits (%s), not as the unmask of an entry changed while masked",
+		     name);
+	if (!msg && unmask && dirty && wanted && !exits)
+		fail("P-VCTRL: the unmask of an entry changed while masked does not exit (%s)",
+		     name);
+	if (defer && model_masked(n) && exits)
+		fail("P-DEFER: DEFER_UPDATES, the entry is masked after the write, yet %s",
+		     name);
+	if ((a == MODEL_REPORT && !can_report) ||
+	    (a == MODEL_TO_USER && can_report))
+		fail("P-CANNOT: %s although this exit %s report", name,
+		     can_report ? "can" : "cannot");
+	if (a == MODEL_MARK &&
+	    !(defer && msg && model_masked(n) && wanted))
+		fail("P-MARK: MARK outside deferred mode, without an address/data change the VMM must hear of, or for an entry left unmasked");
 }
 
 /*
- * The decision must be the model's for what userspace certainly lacks
- * (@unreported) or for what the kernel may suspect it lacks (@maybe): the
- * two differ only in whether an unmask reports redundantly.
+ * @dirty and @can_report are what the caller passed; @changed and @can are
+ * the model's own view of the entry (equal to them when the caller is
+ * right).  The decision must be the model's.
  */
 static void check_decision(const struct model_entry *o,
-			   const struct model_entry *n, bool defer,
-			   bool dirty, bool can_report, bool unreported,
-			   bool maybe, int got)
+			   const struct model_entry *n, bool defer, bool quiet,
+			   bool dirty, bool can_report, bool changed, bool can,
+			   enum model_action got)
 {
-	enum model_action want = model_expect(o, n, defer, unreported,
-					      can_report);
-	enum model_action also = model_expect(o, n, defer, maybe, can_report);
+	enum model_action want = model_expect(o, n, defer, quiet, changed, can);
 
-	check_props(o, n, defer, unreported, maybe, can_report, got);
-	if ((int)want != got && (int)also != got)
-		fail("msix_decide_write(old {%#x %#x %#x %#x}, new {%#x %#x %#x %#x}, defer=%d, dirty=%d, can_report=%d) = %s; the model expects %s%s%s (userspace %s the entry's address/data)",
+	check_props(o, n, defer, quiet, dirty, can_report, got);
+	if (want != got)
+		fail("msix_decide_write(old {%#x %#x %#x %#x}, new {%#x %#x %#x %#x}, defer=%d, quiet=%d, dirty=%d, can_report=%d) = %s; the model expects %s (changed while masked, not reported: %d; can report: %d)",
 		     o->w[0], o->w[1], o->w[2], o->w[3],
-		     n->w[0], n->w[1], n->w[2], n->w[3], defer, dirty,
+		     n->w[0], n->w[1], n->w[2], n->w[3], defer, quiet, dirty,
 		     can_report, model_action_name(got),
-		     model_action_name(want), also != want ? " or " : "",
-		     also != want ? model_action_name(also) : "",
-		     unreported ? "has not received" :
-		     maybe ? "may have received" : "has received");
+		     model_action_name(want), changed, can);
 }
 
 static u32 pick(struct in *in, u32 cur, const u32 *told)
 {
-	static const u32 palette[8] = {
+	/* The first eight as before issue 10; then remapping-format values. */
+	static const u32 palette[16] = {
 		0, 1, 0xfee00000, 0xfee01000, 0x4041, 0x4042, 0x00010001,
 		0xffffffff,
+		0xfee00010, 0xfee01010, 0xfee0001c, 0x10, 0xfee00004,
+		0xfee0000c, 0x40ff, 0x80000000,
 	};
 	u8 s = rd8(in);
 
@@ -618,7 +661,7 @@ static u32 pick(struct in *in, u32 cur, const u32 *told)
 	case 1: return cur ^ 1;
 	case 2: return cur | 1;
 	case 3: return cur & ~1u;
-	case 4: return palette[(s >> 3) & 7];
+	case 4: return palette[(s >> 3) & 15];
 	case 5: return rd32(in);
 	case 6: return cur ^ (1u << ((s >> 3) & 31));
 	default: return told ? *told : cur + 1;
@@ -631,7 +674,7 @@ static void op_decide(struct in *in)
 	struct model_entry o, n;
 	struct kvm_msix_entry ko, kn;
 	u8 f = rd8(in);
-	bool defer = f & 1, dirty = f & 2, can = f & 4;
+	bool defer = f & 1, dirty = f & 2, can = f & 4, quiet = f & 8;
 	int i, a;
 
 	for (i = 0; i < 4; i++)
@@ -640,9 +683,13 @@ static void op_decide(struct in *in)
 		n.w[i] = (f >> (4 + i)) & 1 ? pick(in, o.w[i], NULL) : o.w[i];
 	to_kernel(&ko, &o);
 	to_kernel(&kn, &n);
-	a = msix_decide_write(&ko, &kn, defer, dirty, can);
-	st_action[1][a % 6]++;
-	check_decision(&o, &n, defer, dirty, can, dirty, dirty, a);
+	a = msix_decide_write(&ko, &kn, defer, quiet, dirty, can);
+	TR("decide(old {%#x %#x %#x %#x}, new {%#x %#x %#x %#x}, defer=%d, quiet=%d, dirty=%d, can_report=%d) -> %d\n",
+	   o.w[0], o.w[1], o.w[2], o.w[3], n.w[0], n.w[1], n.w[2], n.w[3],
+	   defer, quiet, dirty, can, a);
+	st_action[1][to_model(a)]++;
+	check_decision(&o, &n, defer, quiet, dirty, can, dirty, can,
+		       to_model(a));
 }
 
 /* ---- instructions on one entry --------------------------------------- */
@@ -653,7 +700,9 @@ struct entry_run {
 	struct layout fallback;
 	u32 index;
 	struct model_state s;
-	bool dirty_k;	/* msix.c's t->dirty bit for the entry */
+	/* The caller's state for the entry (what msix.c keeps). */
+	bool dirty_k;	/* changed while masked, not reported */
+	bool raised_k;	/* this vCPU's exit reports it; not acknowledged */
 };
 
 static void entry_start(struct in *in, struct entry_run *E,
@@ -661,6 +710,7 @@ static void entry_start(struct in *in, struct entry_run *E,
 {
 	struct model_entry init = { { 0, 0, 0, MODEL_MASKBIT } };
 	u8 f = rd8(in);
+	bool defer = f & 1, quiet = f & 4;
 	int i;
 
 	if (L->cls != L_VALID) {
@@ -683,12 +733,36 @@ static void entry_start(struct in *in, struct entry_run *E,
 	if (f & 2)	/* restored rather than reset contents */
 		for (i = 0; i < 4; i++)
 			init.w[i] = pick(in, init.w[i], NULL);
-	model_init(&E->s, &init, f & 1,
+	model_init(&E->s, &init, defer, quiet,
 		   vmm_strict ? MODEL_VMM_STRICT : MODEL_VMM_REREAD);
-	E->dirty_k = false;
+	/* KVM_DEFINE_MSIX_TABLE starts with nothing unreported. */
+	E->dirty_k = caller == CALLER_MARKDEFINE && defer && model_masked(&init);
+	E->raised_k = false;
 	E->started = true;
-	TR("entry %u of the table, defer=%d, initial {%#x %#x %#x %#x}\n",
-	   E->index, f & 1, init.w[0], init.w[1], init.w[2], init.w[3]);
+	TR("entry %u of the table, defer=%d, quiet=%d, initial {%#x %#x %#x %#x}\n",
+	   E->index, defer, quiet, init.w[0], init.w[1], init.w[2], init.w[3]);
+}
+
+/*
+ * P-HOLD [ABI rule 2]: a remapping-format entry is delivered through the
+ * VMM's route, so it is "held ... from the guest write that changes its
+ * address/data until the VMM has seen the change".  The caller holds it
+ * while its report is raised and not acknowledged by KVM_RUN; the ABI also
+ * holds it while it is changed-but-not-reported in deferred mode, which
+ * msix.c leaves to the mask (such an entry is masked until the unmask that
+ * reports it), so the harness does not count that.  Whenever such an entry
+ * is unmasked and not held, the VMM's route must be built from its current
+ * address/data.
+ */
+static void check_hold(const struct entry_run *E, const char *when)
+{
+	const struct model_state *s = &E->s;
+	bool held = caller != CALLER_NOHOLD && E->raised_k;
+
+	if (!model_masked(&s->mem) && model_remap(&s->mem) && !held &&
+	    !model_told_current(s))
+		fail("P-HOLD (%s): a remapping-format entry is unmasked and not held, and the VMM's route is not built from its address/data: an interrupt would leave through a stale route",
+		     when);
 }
 
 static void element(struct entry_run *E, unsigned int reg, int len,
@@ -698,7 +772,8 @@ static void element(struct entry_run *E, unsigned int reg, int len,
 	u64 addr = E->L->k.table_gpa + 16ULL * E->index + reg, off;
 	struct model_entry o = s->mem, n = s->mem;
 	struct kvm_msix_entry ko, kn;
-	bool can, dirty, unreported, maybe;
+	enum model_action ma;
+	bool can, dirty;
 	const char *err;
 	uint8_t b[16];
 	int a, i;
@@ -713,6 +788,7 @@ static void element(struct entry_run *E, unsigned int reg, int len,
 		TR("    -> KVM_EXIT_MMIO, the VMM emulates it\n");
 		if (err)
 			fail("%s", err);
+		check_hold(E, "after the VMM emulated a write");
 		return;
 	}
 	if (off != 16ULL * E->index + reg)
@@ -723,33 +799,32 @@ static void element(struct entry_run *E, unsigned int reg, int len,
 	memcpy(b + reg, val, len);
 	model_entry_from_bytes(&n, b);
 
-	if (caller_old) {
-		can = !s->other_raised && !s->raised;	/* msix_can_report() */
-		dirty = E->dirty_k;			/* xa_load(&t->dirty) */
-	} else {
-		/* msix_reporting() || ... */
-		can = !s->other_raised;
-		dirty = E->dirty_k || s->raised;
-	}
-	unreported = model_unreported(s);
-	maybe = model_maybe_unreported(s);
+	/* One entry per exit: this one may be reported again, no other. */
+	can = !s->other_raised;
+	dirty = E->dirty_k;
 	to_kernel(&ko, &o);
 	to_kernel(&kn, &n);
-	a = msix_decide_write(&ko, &kn, s->defer, dirty, can);
-	st_action[0][a % 6]++;
+	a = msix_decide_write(&ko, &kn, s->defer, s->quiet, dirty, can);
+	ma = to_model(a);
+	st_action[0][ma]++;
 	TR("    msix_decide_write(dirty=%d, can_report=%d) -> %s\n", dirty, can,
-	   model_action_name(a));
-	check_decision(&o, &n, s->defer, dirty, can, unreported, maybe, a);
+	   model_action_name(ma));
+	check_decision(&o, &n, s->defer, s->quiet, dirty, can, s->changed,
+		       !s->other_raised, ma);
 
-	/* msix_table_write()'s bookkeeping. */
-	if (a == MSIX_WRITE_MARK && (caller_old || !s->raised))
+	/* The caller's bookkeeping. */
+	if (ma == MODEL_MARK)
 		E->dirty_k = true;
-	if (a == MSIX_WRITE_REPORT || a == MSIX_WRITE_REPORT_UNMASK)
-		E->dirty_k = false;	/* msix_report_entry() */
+	if (ma == MODEL_REPORT) {
+		E->raised_k = true;
+		if (caller == CALLER_KEEPMARK)
+			E->dirty_k = false;
+	}
 
-	err = model_kernel_write(s, reg, len, val, (enum model_action)a);
+	err = model_kernel_write(s, reg, len, val, ma);
 	if (err)
 		fail("%s", err);
+	check_hold(E, "after a served write");
 }
 
 static void op_insn(struct in *in, struct entry_run *E)
@@ -777,6 +852,7 @@ static void op_insn(struct in *in, struct entry_run *E)
 	   other ? ", after another entry's report" : "");
 
 	model_insn_begin(s, other);
+	E->raised_k = false;
 	for (i = 0; i < count; i++) {
 		int r = (int)reg + i * step;
 		uint8_t val[8];
@@ -801,11 +877,140 @@ static void op_insn(struct in *in, struct entry_run *E)
 		element(E, r, width, val);
 	}
 	err = model_insn_end(s);
-	TR("  end of instruction: %s, entry {%#x %#x %#x %#x}, told {%#x %#x %#x}\n",
+	/* The exit is taken (it shows every change so far), then KVM_RUN. */
+	if (E->raised_k) {
+		if (caller != CALLER_KEEPMARK)
+			E->dirty_k = false;
+		E->raised_k = false;
+	}
+	TR("  end of instruction: %s, entry {%#x %#x %#x %#x}, told {%#x %#x %#x}, dirty=%d\n",
 	   err ? err : "ok", s->mem.w[0], s->mem.w[1], s->mem.w[2],
-	   s->mem.w[3], s->told[0], s->told[1], s->told[2]);
+	   s->mem.w[3], s->told[0], s->told[1], s->told[2], E->dirty_k);
 	if (err)
 		fail("%s", err);
+	check_hold(E, "after KVM_RUN");
+}
+
+/* ---- the ABI's exit counts ------------------------------------------ */
+
+/*
+ * [ABI 4] gives exact numbers for Linux's reprogramming sequence (mask,
+ * address low, address high, data, unmask: each write one instruction):
+ * one exit per changed field by default, one per reprogram with
+ * DEFER_UPDATES, none with NO_UPDATE_EXITS for compatibility-format
+ * messages, and remapping-format ones as without that flag.  Run them
+ * through msix_decide_write() with the caller's bookkeeping and count.
+ */
+struct sc_write {
+	u8 reg, len;
+	u32 lo, hi;
+};
+
+static int sc_run(bool defer, bool quiet, const u32 init[4],
+		  const struct sc_write *w, int n)
+{
+	struct kvm_msix_entry e, ne;
+	bool dirty = false;	/* nothing unreported at define */
+	int exits = 0, i, a;
+	__le32 v[2];
+
+	for (i = 0; i < 4; i++)
+		((__le32 *)&e)[i] = cpu_to_le32(init[i]);
+	for (i = 0; i < n; i++) {
+		ne = e;
+		v[0] = cpu_to_le32(w[i].lo);
+		v[1] = cpu_to_le32(w[i].hi);
+		memcpy((u8 *)&ne + w[i].reg, v, w[i].len);
+		a = msix_decide_write(&e, &ne, defer, quiet, dirty, true);
+		if (a == MSIX_WRITE_USER)
+			return -1;
+		if (a != MSIX_WRITE_NONE)
+			e = ne;
+		if (a == MSIX_WRITE_MARK)
+			dirty = true;
+		if (a == MSIX_WRITE_REPORT) {
+			dirty = false;
+			exits++;
+		}
+	}
+	return exits;
+}
+
+#define DW(reg, v)		{ reg, 4, v, 0 }
+#define QW(reg, lo, hi)		{ reg, 8, lo, hi }
+#define MASK			DW(12, 1)
+#define UNMASK			DW(12, 0)
+
+static void selfcheck(void)
+{
+	enum { DEF, DEFER, QUIET, QUIET_DEFER, NR_MODES };
+	static const char *const mode_name[NR_MODES] = {
+		"default", "DEFER_UPDATES", "NO_UPDATE_EXITS",
+		"NO_UPDATE_EXITS|DEFER_UPDATES",
+	};
+	static const struct {
+		const char *what;
+		bool remap, masked;
+		struct sc_write w[6];
+		int n;
+		int exits[NR_MODES];
+	} cases[] = {
+		{ "Linux reprogram, data only", false, false,
+		  { MASK, DW(8, 0x4042), UNMASK }, 3, { 1, 1, 0, 0 } },
+		{ "Linux reprogram, address low and data", false, false,
+		  { MASK, DW(0, 0xfee01000), DW(8, 0x4042), UNMASK }, 4,
+		  { 2, 1, 0, 0 } },
+		{ "Linux reprogram, address low, high and data", false, false,
+		  { MASK, DW(0, 0xfee01000), DW(4, 1), DW(8, 0x4042), UNMASK },
+		  5, { 3, 1, 0, 0 } },
+		{ "Linux reprogram, remapping format, data only", true, false,
+		  { MASK, DW(8, 0x4042), UNMASK }, 3, { 1, 1, 1, 1 } },
+		{ "Linux reprogram, remapping format, address low and data",
+		  true, false,
+		  { MASK, DW(0, 0xfee01010), DW(8, 0x4042), UNMASK }, 4,
+		  { 2, 1, 2, 1 } },
+		{ "Linux reprogram, remapping format, address low, high and data",
+		  true, false,
+		  { MASK, DW(0, 0xfee01010), DW(4, 1), DW(8, 0x4042), UNMASK },
+		  5, { 3, 1, 3, 1 } },
+		{ "remapping format to compatibility format", true, false,
+		  { MASK, DW(0, 0xfee01000), DW(8, 0x4042), UNMASK }, 4,
+		  { 2, 1, 0, 0 } },
+		{ "the same values rewritten", false, false,
+		  { DW(0, 0xfee00000), DW(4, 0), DW(8, 0x4041), UNMASK,
+		    QW(8, 0x4041, 0) }, 5, { 0, 0, 0, 0 } },
+		{ "first unmask after define", false, true,
+		  { UNMASK }, 1, { 0, 0, 0, 0 } },
+		{ "first unmask after define, remapping format", true, true,
+		  { UNMASK }, 1, { 0, 0, 0, 0 } },
+		{ "QWORD at +8: Data and unmask at once", false, true,
+		  { QW(8, 0x4042, 0) }, 1, { 1, 1, 0, 0 } },
+		{ "changed and changed back while masked, then unmasked",
+		  false, false,
+		  { MASK, DW(8, 0x4042), DW(8, 0x4041), UNMASK }, 4,
+		  { 2, 1, 0, 0 } },
+	};
+	unsigned int c, m;
+
+	for (c = 0; c < ARRAY_SIZE(cases); c++) {
+		u32 init[4] = { 0xfee00000, 0, 0x4041, cases[c].masked };
+
+		if (cases[c].remap)
+			init[0] |= MODEL_ADDR_REMAP;
+
+		for (m = 0; m < NR_MODES; m++) {
+			int got = sc_run(m == DEFER || m == QUIET_DEFER,
+					 m == QUIET || m == QUIET_DEFER, init,
+					 cases[c].w, cases[c].n);
+
+			if (got == cases[c].exits[m])
+				continue;
+			fprintf(stderr, "==== msix_fuzz: exit count: %s, %s: %d exits, the ABI says %d\n",
+				cases[c].what, mode_name[m], got,
+				cases[c].exits[m]);
+			abort();
+		}
+	}
 }
 
 /* ---- driver --------------------------------------------------------- */
@@ -852,8 +1057,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 static void print_stats(void)
 {
-	static const char *const act[6] = {
-		"NONE", "CTRL", "MARK", "REPORT", "REPORT_UNMASK", "USER",
+	static const char *const act[NR_ACTIONS] = {
+		"NONE", "STORE", "MARK", "REPORT", "USER",
 	};
 	int c, i;
 
@@ -868,10 +1073,10 @@ static void print_stats(void)
 		fprintf(stderr, "\n");
 	}
 	fprintf(stderr, "msix_fuzz stats: instructions=%lu; decisions in instructions:", st_insn);
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NR_ACTIONS; i++)
 		fprintf(stderr, " %s=%lu", act[i], st_action[0][i]);
 	fprintf(stderr, "\nmsix_fuzz stats: arbitrary decisions:");
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < NR_ACTIONS; i++)
 		fprintf(stderr, " %s=%lu", act[i], st_action[1][i]);
 	fprintf(stderr, "\nmsix_fuzz stats: clamps on raw layouts=%lu\n", st_clamped_raw);
 }
@@ -887,12 +1092,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	caller_old = env_is("MSIX_FUZZ_CALLER", "old");
+	for (caller = CALLER_MARKDEFINE; caller > CALLER_KERNEL; caller--)
+		if (env_is("MSIX_FUZZ_CALLER", caller_name[caller]))
+			break;
 	vmm_strict = env_is("MSIX_FUZZ_VMM", "strict");
 	raw_strict = env_is("MSIX_FUZZ_RAW", "1");
 	want_stats = env_is("MSIX_FUZZ_STATS", "1");
 	want_trace = env_is("MSIX_FUZZ_TRACE", "1");
 	if (want_stats)
 		atexit(print_stats);
+	selfcheck();
 	return 0;
 }

@@ -3,7 +3,10 @@
  * Reference model of the kvm-msix guest-access rules.  Every rule below is
  * quoted or derived from one of
  *   [PCI]  ../shared/msix-semantics.md, "What the PCI specification requires"
- *   [ABI]  Documentation/virt/kvm/msix.rst, sections 3 and 4
+ *   [ABI]  Documentation/virt/kvm/msix.rst, sections 3 and 4, and
+ *          uapi/linux/kvm_msix.h (the table flags), as of issue 10:
+ *          every write stored at once, interrupts sent with the message
+ *          in the table, reports only to keep the VMM informed
  * and deliberately written in a different shape from msix_decode.h:
  * intervals in 128-bit arithmetic (no wrap-around tricks), and the entry as
  * a state machine that knows what userspace has been told.
@@ -86,11 +89,30 @@ bool model_masked(const struct model_entry *e)
 	return e->w[MODEL_CTRL] & MODEL_MASKBIT;
 }
 
+/*
+ * [ABI] "an entry whose Message Address has bit 4 set (0xfee00010 | ...)"
+ * is in remapping format: delivered through the VMM's route, never from
+ * the table.
+ */
+bool model_remap(const struct model_entry *e)
+{
+	return e->w[MODEL_ADDR_LO] & MODEL_ADDR_REMAP;
+}
+
 bool model_msg_differs(const struct model_entry *a, const struct model_entry *b)
 {
 	return a->w[MODEL_ADDR_LO] != b->w[MODEL_ADDR_LO] ||
 	       a->w[MODEL_ADDR_HI] != b->w[MODEL_ADDR_HI] ||
 	       a->w[MODEL_DATA] != b->w[MODEL_DATA];
+}
+
+/*
+ * [ABI] "NO_UPDATE_EXITS: no reports at all for compatibility-format
+ * entries; remapping-format entries are reported as without the flag."
+ */
+bool model_wanted(const struct model_entry *e, bool quiet)
+{
+	return !quiet || model_remap(e);
 }
 
 void model_entry_to_bytes(const struct model_entry *e, uint8_t b[16])
@@ -116,79 +138,81 @@ void model_entry_from_bytes(struct model_entry *e, const uint8_t b[16])
 const char *model_action_name(enum model_action a)
 {
 	switch (a) {
-	case MODEL_NONE:		return "NONE";
-	case MODEL_STORE_CTRL:		return "CTRL";
-	case MODEL_STORE_DEFER:		return "MARK";
-	case MODEL_REPORT:		return "REPORT";
-	case MODEL_REPORT_UNMASK:	return "REPORT_UNMASK";
-	case MODEL_TO_USER:		return "USER";
+	case MODEL_NONE:	return "NONE";
+	case MODEL_STORE:	return "STORE";
+	case MODEL_MARK:	return "MARK";
+	case MODEL_REPORT:	return "REPORT";
+	case MODEL_TO_USER:	return "USER";
 	}
 	return "?";
 }
 
 /*
- * The rules for one served write, old -> new:
+ * The rules for one served write, old -> new.  Every write is stored when
+ * it completes ([ABI] "every guest write is in the table memory when the
+ * instruction completes"; no unmask waits for KVM_RUN any more), so the
+ * only question is whether it is reported, and whether this exit can
+ * carry the report:
  *
- * R1 [ABI 3] "Address/Data write, no change: nothing happens; no exit", and
- *    Vector Control is "stored verbatim": an identical value changes
- *    nothing either.  Nothing happens exactly when old == new.
- * R2 [ABI 3] "Vector Control write ... no exit", unless R4 applies.
- * R3 [ABI 4] With DEFER_UPDATES, "writes that change the address or data
- *    of a masked entry are stored without an exit": masked before the write
- *    (a masked entry) and after it (else it is the unmasking write of R5).
- *    No exit, whether or not this exit could report.
- * R4 [ABI 4] "the write that then unmasks the entry exits instead,
- *    reporting the new contents ... and the unmask takes effect ... when
- *    the VMM calls KVM_RUN again": an unmask of an entry userspace has not
- *    been told about reports and holds the unmask until KVM_RUN.  ("an
- *    unmask never delivers through a route the VMM has not been told
- *    about".)
- * R5 [ABI 4] "When a single write both changes Data and clears Mask (a
- *    QWORD at entry + 0x8), the kernel stores Data, reports the entry with
- *    the new vector_ctrl and performs the unmask ... when the VMM calls
- *    KVM_RUN again."
- * R6 [ABI 3] "Address/Data write, change: stored, then
- *    KVM_EXIT_MSIX_ENTRY_UPDATED" in every other case.
- * R7 [ABI 3] "A vCPU reports one entry per exit: should an element change
- *    an entry while an earlier change is not yet reported, that element is
- *    left to the VMM as KVM_EXIT_MMIO": whenever R4-R6 require a report and
- *    this exit cannot carry one, the whole write goes to userspace.
+ * R1 [ABI 3] Nothing happens exactly when old == new: "Rewriting an
+ *    identical value must not exit", and Vector Control is stored verbatim.
+ * R2 [ABI 4] "NO_UPDATE_EXITS: no reports at all for compatibility-format
+ *    entries; remapping-format entries are reported as without the flag
+ *    (with DEFER too if both flags are set)": whether the VMM must hear of
+ *    the entry depends on the message the write leaves (model_wanted()).
+ * R3 [ABI 4] "default: every write that changes address or data of an
+ *    entry exits once."
+ * R4 [ABI 4] "DEFER_UPDATES: a change to an entry that is masked after the
+ *    write is not reported" (stored and remembered: MARK) ...
+ * R5 [ABI 4] ... "the write that unmasks an entry changed while masked
+ *    reports it".  A write that unmasks and changes the message at once (a
+ *    QWORD at +0x8) is R3: the entry is not masked after it.
+ * R6 [ABI 3] "Vector Control alone never exits" but for R5.
+ * R7 [ABI 4] "A vCPU reports one entry per exit: if one instruction ...
+ *    changes a second entry that needs a report, that element is a plain
+ *    KVM_EXIT_MMIO the VMM emulates on the memory."  Only a write that
+ *    needs a report can be refused; R2's and R4's never are.
  */
 enum model_action model_expect(const struct model_entry *old,
 			       const struct model_entry *new, bool defer,
-			       bool unreported, bool can_report)
+			       bool quiet, bool changed, bool can_report)
 {
-	bool was_masked = model_masked(old), now_masked = model_masked(new);
-	enum model_action report;
+	bool unmasks = model_masked(old) && !model_masked(new);
+	bool needs_report;
 
 	if (!memcmp(old->w, new->w, sizeof(old->w)))
 		return MODEL_NONE;				/* R1 */
+	if (!model_wanted(new, quiet))
+		return MODEL_STORE;				/* R2 */
 
-	if (!model_msg_differs(old, new)) {
-		if (!(was_masked && !now_masked && unreported))
-			return MODEL_STORE_CTRL;		/* R2 */
-		report = MODEL_REPORT_UNMASK;			/* R4 */
-	} else if (defer && was_masked && now_masked) {
-		return MODEL_STORE_DEFER;			/* R3 */
-	} else if (was_masked && !now_masked) {
-		report = MODEL_REPORT_UNMASK;			/* R5 */
+	if (model_msg_differs(old, new)) {
+		if (defer && model_masked(new))
+			return MODEL_MARK;			/* R4 */
+		needs_report = true;				/* R3 */
 	} else {
-		report = MODEL_REPORT;				/* R6 */
+		needs_report = unmasks && changed;		/* R5, R6 */
 	}
-	return can_report ? report : MODEL_TO_USER;		/* R7 */
+	if (!needs_report)
+		return MODEL_STORE;
+	return can_report ? MODEL_REPORT : MODEL_TO_USER;	/* R7 */
 }
 
 /* ---- One entry over time ------------------------------------------- */
 
+/*
+ * [ABI 2.1] the VMM wrote (or restored) the memory before define, so its
+ * route was built from it: "A define starts with nothing unreported".
+ */
 void model_init(struct model_state *s, const struct model_entry *init,
-		bool defer, enum model_vmm vmm)
+		bool defer, bool quiet, enum model_vmm vmm)
 {
 	memset(s, 0, sizeof(*s));
 	s->defer = defer;
+	s->quiet = quiet;
 	s->vmm = vmm;
 	s->mem = *init;
-	/* [ABI 2.1] the VMM wrote (or restored) the memory before define. */
 	memcpy(s->told, init->w, sizeof(s->told));
+	s->changed = false;
 }
 
 void model_insn_begin(struct model_state *s, bool other_raised)
@@ -202,22 +226,17 @@ bool model_told_current(const struct model_state *s)
 	return !memcmp(s->told, s->mem.w, sizeof(s->told));
 }
 
-#define told_current model_told_current
-
 /*
- * Userspace lacks the entry's current address/data when changes were
- * stored silently (R3), or a report is raised and its exit not yet taken,
- * unless the VMM has re-read the entry since (emulating a KVM_EXIT_MMIO of
- * the same instruction).
+ * [ABI 4] "A vCPU reports one entry per exit": this exit can report this
+ * entry unless another entry's report is raised (a second report of the
+ * same entry is the same exit: it carries the entry as memory holds it
+ * when the exit is taken).
  */
-bool model_unreported(const struct model_state *s)
+enum model_action model_expect_now(const struct model_state *s,
+				   const struct model_entry *new)
 {
-	return !told_current(s);
-}
-
-bool model_maybe_unreported(const struct model_state *s)
-{
-	return s->deferred || s->raised || !told_current(s);
+	return model_expect(&s->mem, new, s->defer, s->quiet, s->changed,
+			    !s->other_raised);
 }
 
 static void apply(struct model_entry *e, unsigned int reg, int len,
@@ -234,53 +253,30 @@ static void apply(struct model_entry *e, unsigned int reg, int len,
 	model_entry_from_bytes(e, b);
 }
 
-/*
- * P-UNMASK [ABI 4] "an unmask never delivers through a route the VMM has
- * not been told about": whenever the stored Mask bit goes from 1 to 0, the
- * VMM's route must match the entry's address and data.
- */
-static const char *check_unmask(const struct model_state *s,
-				const struct model_entry *before,
-				const char *who)
-{
-	if (model_masked(before) && !model_masked(&s->mem) && !told_current(s))
-		return who;
-	return NULL;
-}
-
 const char *model_kernel_write(struct model_state *s, unsigned int reg,
 			       int len, const uint8_t *val,
 			       enum model_action action)
 {
-	struct model_entry old = s->mem, new = s->mem;
+	struct model_entry new = s->mem;
 
 	apply(&new, reg, len, val);
 
 	switch (action) {
 	case MODEL_NONE:
+		if (memcmp(new.w, s->mem.w, sizeof(new.w)))
+			return "NONE for a write that changes the entry";
 		return NULL;
-	case MODEL_STORE_CTRL:
-		s->mem = new;
-		return check_unmask(s, &old,
-				    "P-UNMASK: the kernel unmasked (CTRL) an entry whose address/data userspace has not received");
-	case MODEL_STORE_DEFER:
-		s->mem = new;
-		s->deferred = true;
-		return NULL;
+	case MODEL_STORE:
+	case MODEL_MARK:
 	case MODEL_REPORT:
+		/* R4: remembered whatever the action; cleared by the exit. */
+		if (s->defer && model_masked(&new) &&
+		    model_wanted(&new, s->quiet) &&
+		    model_msg_differs(&s->mem, &new))
+			s->changed = true;
 		s->mem = new;
-		s->raised = true;
-		s->nr_exits++;
-		return check_unmask(s, &old,
-				    "P-UNMASK: REPORT stored an unmask before userspace saw the entry");
-	case MODEL_REPORT_UNMASK:
-		/* [ABI 4] "Until then the entry's memory still shows it masked." */
-		s->pending_ctrl = new.w[MODEL_CTRL];
-		s->unmask_pending = true;
-		new.w[MODEL_CTRL] = old.w[MODEL_CTRL];
-		s->mem = new;
-		s->raised = true;
-		s->nr_exits++;
+		if (action == MODEL_REPORT)
+			s->raised = true;
 		return NULL;
 	case MODEL_TO_USER:
 		return model_user_write(s, reg, len, val);
@@ -298,43 +294,46 @@ const char *model_user_write(struct model_state *s, unsigned int reg, int len,
 	/*
 	 * [ABI 3] "A VMM that sees an MMIO write change an entry's address or
 	 * data updates its routing exactly as it does on
-	 * KVM_EXIT_MSIX_ENTRY_UPDATED" (which carries the whole entry).
+	 * KVM_EXIT_MSIX_ENTRY_UPDATED" (which carries the whole entry), and
+	 * one that emulates an unmask takes the message from the entry's
+	 * memory (QEMU re-reads the entry on every write).  The kernel sees
+	 * none of it: a change it marked stays marked.
 	 */
 	if (s->vmm == MODEL_VMM_REREAD || model_msg_differs(&old, &s->mem))
 		memcpy(s->told, s->mem.w, sizeof(s->told));
-	return check_unmask(s, &old,
-			    "P-UNMASK (VMM side): the VMM emulated an unmask of an entry whose deferred address/data it was never told");
+	return NULL;
 }
 
 /*
- * [ABI 4] "The exit is taken after the instruction that made the change has
- * completed ... address, data and vector_ctrl hold the entry's contents
- * when the exit is taken", then on KVM_RUN a held unmask is stored.
+ * [ABI 4] "Reports (KVM_EXIT_MSIX_ENTRY_UPDATED, taken after the
+ * instruction)": the VMM gets the entry as memory holds it then, which
+ * reports every change made to it so far, deferred ones included.
  *
- * P-STEADY: once the exit is handled and the guest runs again, an unmasked
- * entry's address/data are what userspace was told ("userspace is told
- * whenever the entry becomes or stays unmasked with address/data it has not
- * been told about"; the unmasked-entry change of R6 included).
+ * P-STEADY: once the exit is handled and the guest runs again, the VMM
+ * holds the current address/data of every entry it must hear of
+ * (model_wanted()): without DEFER_UPDATES always ("every write that
+ * changes address or data of an entry exits once"), with it whenever the
+ * entry is unmasked (a masked entry's changes wait for its unmask).
  */
+static const char *const steady[] = {
+	"P-STEADY: after the instruction, the entry holds address/data the VMM was never told (no DEFER_UPDATES: every change is reported)",
+	"P-STEADY: after the instruction, an unmasked entry holds address/data the VMM was never told",
+};
+
 const char *model_insn_end(struct model_state *s)
 {
-	const char *err = NULL;
-
 	if (s->raised) {
 		memcpy(s->told, s->mem.w, sizeof(s->told));
-		s->deferred = false;
+		s->changed = false;
 		s->raised = false;
-	}
-	if (s->unmask_pending) {
-		struct model_entry old = s->mem;
-
-		s->unmask_pending = false;
-		s->mem.w[MODEL_CTRL] = s->pending_ctrl;
-		err = check_unmask(s, &old,
-				   "P-UNMASK: the held unmask was stored on KVM_RUN before userspace saw the entry");
+		s->nr_exits++;
 	}
 	s->other_raised = false;
-	if (!err && !model_masked(&s->mem) && !told_current(s))
-		err = "P-STEADY: after the instruction, an unmasked entry holds address/data userspace was never told";
-	return err;
+	if (!model_wanted(&s->mem, s->quiet) || model_told_current(s))
+		return NULL;
+	if (!s->defer)
+		return steady[0];
+	if (!model_masked(&s->mem))
+		return steady[1];
+	return NULL;
 }

@@ -456,7 +456,7 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	struct kvm_msix_entry __user *ue = &t->table[index];
 	enum msix_write_action action;
 	struct kvm_msix_entry old, new;
-	bool can_report;
+	bool reporting, can_report;
 	int r = -EOPNOTSUPP;
 
 	mutex_lock(&t->lock);
@@ -465,7 +465,8 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	new = old;
 	memcpy((u8 *)&new + reg, val, len);
 
-	can_report = msix_reporting(vcpu, t, index) || msix_can_report(vcpu);
+	reporting = msix_reporting(vcpu, t, index);
+	can_report = reporting || msix_can_report(vcpu);
 	/* A function whose every message the VMM translates reports all. */
 	action = msix_decide_write(&old, &new,
 				   t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
@@ -483,7 +484,9 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 			goto out;
 		break;
 	case MSIX_WRITE_MARK:
-		__set_bit(index, t->dirty);
+		/* Unless this exit, which reads the entry when taken, shows it. */
+		if (!reporting)
+			__set_bit(index, t->dirty);
 		break;
 	case MSIX_WRITE_STORE:
 		break;
