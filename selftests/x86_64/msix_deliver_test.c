@@ -1124,4 +1124,246 @@ TEST(reprogram_exits_default)
 	TEST_ASSERT_EQ(reprogram(0, MSI_ADDR | 0x1000, 1, VEC_OTHER), 3);
 }
 
+/*
+ * 8. KVM_MSIX_CTRL_TRANSLATED: the VMM's vIOMMU translates every message of
+ * the function, even one in compatibility format.  Entry 0 says 0x40 in
+ * compatibility format on a NO_UPDATE_EXITS table; the route says 0x50.
+ */
+static int signal_msix(struct kvm_vm *vm, uint32_t entry)
+{
+	struct kvm_msix_signal sig = { .table_id = TABLE_ID, .entry = entry };
+
+	return __vm_ioctl(vm, KVM_SIGNAL_MSIX, &sig);
+}
+
+static void expect_signal_error(struct kvm_vm *vm, uint32_t entry, int err)
+{
+	int r = signal_msix(vm, entry);
+
+	TEST_ASSERT(r == -1 && errno == err,
+		    "KVM_SIGNAL_MSIX(entry %u) returned %d errno %d, want errno %d",
+		    entry, r, errno, err);
+}
+
+static bool pending_bit(struct msix_shadow *s, int entry)
+{
+	return __atomic_load_n(&s->pba[0], __ATOMIC_SEQ_CST) >> entry & 1;
+}
+
+static void guest_translated(void)
+{
+	guest_enable_irqs();
+	/* Vector Control only: nothing to report. */
+	msix_writel(TBL_A + MSIX_CTRL_OFF, 0);
+	GUEST_SYNC(0);
+	guest_wait_count(VEC_XLATE, 1);
+	guest_assert_only(VEC_XLATE, 1);
+	msix_writel(TBL_A + ENTRY_DATA, VEC_NEW);
+	/* Held until this vCPU was back in KVM_RUN, then through the route. */
+	GUEST_ASSERT_EQ(guest_count(VEC_XLATE_NEW), 1);
+	GUEST_ASSERT_EQ(guest_count(VEC_XLATE), 1);
+	GUEST_ASSERT_EQ(guest_count(VEC_NEW), 0);
+	GUEST_ASSERT_EQ(guest_count(VEC_OLD), 0);
+	GUEST_SYNC(1);
+	/* Not translated any more: from the table. */
+	guest_wait_count(VEC_NEW, 1);
+	guest_settle();
+	GUEST_ASSERT_EQ(guest_count(VEC_NEW), 1);
+	GUEST_ASSERT_EQ(guest_count(VEC_XLATE_NEW), 1);
+	GUEST_ASSERT_EQ(guest_count(VEC_XLATE), 1);
+	GUEST_ASSERT_EQ(guest_count(VEC_OLD), 0);
+	GUEST_DONE();
+}
+
+TEST(translated_ctrl)
+{
+	struct msix_exits ex;
+	struct dvm d;
+
+	setup(&d, 1, guest_translated, KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS,
+	      MSI_ADDR, VEC_XLATE);
+	set_ctrl(d.vm, KVM_MSIX_CTRL_ENABLE | KVM_MSIX_CTRL_TRANSLATED);
+	/* Entry 1 is bound to no GSI, whose route alone could translate it. */
+	expect_signal_error(d.vm, 1, ENXIO);
+	TEST_ASSERT(!pending_bit(&d.s, 1), "ENXIO, yet entry 1 is pending");
+
+	run_to(d.vcpu[0], &d.s, 0, &ex);
+	expect_no_exits(&ex);
+	fire(&d);
+	/* Reported, NO_UPDATE_EXITS notwithstanding. */
+	expect_update(d.vcpu[0], MSI_ADDR, VEC_NEW, 0);
+	fire(&d);
+	wait_pending(&d.s);
+	set_route(d.vm, VEC_XLATE_NEW);
+	settle();
+	TEST_ASSERT(pending(&d.s), "delivered before the vCPU was back in KVM_RUN");
+	TEST_ASSERT_EQ(host_count(d.vm, VEC_XLATE_NEW), 0);
+	run_to(d.vcpu[0], &d.s, 1, &ex);
+	expect_no_exits(&ex);
+	TEST_ASSERT(!pending(&d.s), "still pending after KVM_RUN");
+
+	set_ctrl(d.vm, KVM_MSIX_CTRL_ENABLE);
+	/* Compatibility format again: raised from the table, held by Mask. */
+	TEST_ASSERT_EQ(signal_msix(d.vm, 1), 0);
+	TEST_ASSERT(pending_bit(&d.s, 1), "entry 1 held but not pending");
+	fire(&d);
+	run_done(d.vcpu[0], &d.s, &ex);
+	expect_no_exits(&ex);
+	TEST_ASSERT_EQ(host_count(d.vm, VEC_NEW), 1);
+	TEST_ASSERT_EQ(host_count(d.vm, VEC_XLATE_NEW), 1);
+	TEST_ASSERT_EQ(host_count(d.vm, VEC_XLATE), 1);
+	teardown(&d);
+}
+
+/*
+ * 9. KVM_SET_MSIX_TABLE_CTRL acknowledges every report: a VMM whose
+ * reporting vCPU stays out of KVM_RUN updates the route and calls it, and
+ * the held interrupt goes out at once, through the new route, once.
+ */
+static void guest_ctrl_ack(void)
+{
+	guest_enable_irqs();
+	msix_writel(TBL_A + MSIX_CTRL_OFF, 0);
+	GUEST_SYNC(0);
+	msix_writel(TBL_A + ENTRY_DATA, VEC_NEW);
+	/* In the local APIC since KVM_SET_MSIX_TABLE_CTRL. */
+	GUEST_ASSERT_EQ(guest_count(VEC_XLATE_NEW), 1);
+	guest_settle();
+	guest_assert_only(VEC_XLATE_NEW, 1);
+	GUEST_DONE();
+}
+
+TEST(ctrl_acknowledges)
+{
+	struct kvm_lapic_state lapic;
+	struct msix_exits ex;
+	struct dvm d;
+
+	setup(&d, 1, guest_ctrl_ack, 0, MSI_ADDR_REMAP, VEC_XLATE);
+	run_to(d.vcpu[0], &d.s, 0, &ex);
+	expect_no_exits(&ex);
+	expect_update(d.vcpu[0], MSI_ADDR_REMAP, VEC_NEW, 0);
+	fire(&d);
+	wait_pending(&d.s);
+	set_route(d.vm, VEC_XLATE_NEW);
+	settle();
+	TEST_ASSERT(pending(&d.s), "delivered before the VMM acknowledged");
+
+	set_ctrl(d.vm, KVM_MSIX_CTRL_ENABLE);
+	TEST_ASSERT(!pending(&d.s),
+		    "still pending after KVM_SET_MSIX_TABLE_CTRL with unchanged flags");
+	vcpu_ioctl(d.vcpu[0], KVM_GET_LAPIC, &lapic);
+	TEST_ASSERT(lapic_has(&lapic, VEC_XLATE_NEW),
+		    "vector 0x%x not in the local APIC after KVM_SET_MSIX_TABLE_CTRL",
+		    VEC_XLATE_NEW);
+	TEST_ASSERT(!lapic_has(&lapic, VEC_XLATE) && !lapic_has(&lapic, VEC_NEW) &&
+		    !lapic_has(&lapic, VEC_OLD),
+		    "local APIC holds a vector other than 0x%x", VEC_XLATE_NEW);
+
+	run_done(d.vcpu[0], &d.s, &ex);
+	expect_no_exits(&ex);
+	TEST_ASSERT(!pending(&d.s), "pending again after KVM_RUN");
+	TEST_ASSERT_EQ(host_count(d.vm, VEC_XLATE_NEW), 1);
+	teardown(&d);
+}
+
+/* 10. What KVM_CAP_MSIX_TABLE_FLAGS says: every flag but DEVID on x86. */
+TEST(cap_table_flags)
+{
+	const uint32_t want = KVM_MSIX_TABLE_FLAG_DEFER_UPDATES |
+			      KVM_MSIX_TABLE_FLAG_PASSTHROUGH |
+			      KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS |
+			      KVM_MSIX_TABLE_FLAG_UNMAPPED |
+			      KVM_MSIX_TABLE_FLAG_MOVE;
+	struct msix_shadow s;
+	struct kvm_msix_table t;
+	struct kvm_vm *vm;
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
+	vm = vm_create_barebones();
+	TEST_ASSERT_EQ(kvm_check_cap(KVM_CAP_MSIX_TABLE_FLAGS), want);
+	TEST_ASSERT_EQ(vm_check_cap(vm, KVM_CAP_MSIX_TABLE_FLAGS), want);
+	/* Absent, and refused. */
+	msix_shadow_init(&s, TABLE_ID, NR_ENTRIES, TBL_A, PBA_A);
+	t = msix_table_of(&s);
+	t.flags = KVM_MSIX_TABLE_FLAG_DEVID;
+	msix_expect_define_error(vm, &t, EINVAL, "DEVID on x86");
+	kvm_vm_free(vm);
+}
+
+/*
+ * 11. A 16 byte store to an unmasked entry of a DEFER_UPDATES table, new
+ * Address and Data with Mask set, is split in two QWORDs: the first, to an
+ * unmasked entry, is reported; the second, which masks, is shown by that
+ * same exit, so the unmask that follows has nothing left to report.
+ */
+#define MSI_ADDR_CPU1	(MSI_ADDR | 0x1000)
+
+static void guest_store16_defer(void)
+{
+	static const uint32_t msg[4] = {
+		MSI_ADDR_CPU1, 0, VEC_NEW, MSIX_MASKBIT
+	};
+
+	msix_writel(TBL_A + MSIX_CTRL_OFF, 0);
+	GUEST_SYNC(0);
+	asm volatile("movups (%1), %%xmm0\n\tmovups %%xmm0, (%0)"
+		     : : "r"(TBL_A), "r"(msg) : "xmm0", "memory");
+	GUEST_SYNC(1);
+	msix_writel(TBL_A + MSIX_CTRL_OFF, 0);
+	GUEST_ASSERT_EQ(msix_readl(TBL_A + MSIX_CTRL_OFF), 0);
+	GUEST_DONE();
+}
+
+TEST(store16_defer_no_second_exit)
+{
+	struct msix_exits ex;
+	struct dvm d;
+
+	setup(&d, 1, guest_store16_defer, KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
+	      MSI_ADDR, VEC_OLD);
+	run_to(d.vcpu[0], &d.s, 0, &ex);
+	expect_no_exits(&ex);
+	expect_update(d.vcpu[0], MSI_ADDR_CPU1, VEC_NEW, MSIX_MASKBIT);
+	TEST_ASSERT(d.s.table[0] == MSI_ADDR_CPU1 && d.s.table[1] == 0 &&
+		    d.s.table[2] == VEC_NEW && d.s.table[3] == MSIX_MASKBIT,
+		    "at the report: entry 0 {0x%x 0x%x 0x%x 0x%x}",
+		    d.s.table[0], d.s.table[1], d.s.table[2], d.s.table[3]);
+	/* Nothing more from the store... */
+	run_to(d.vcpu[0], &d.s, 1, &ex);
+	expect_no_exits(&ex);
+	/* ... nor from the unmask. */
+	run_done(d.vcpu[0], &d.s, &ex);
+	expect_no_exits(&ex);
+	TEST_ASSERT_EQ(d.s.table[3], 0);
+	teardown(&d);
+}
+
+/* 12. No in-kernel local APIC to send to: EINVAL, as for KVM_SIGNAL_MSI. */
+TEST(signal_no_irqchip)
+{
+	struct msix_shadow s;
+	struct kvm_vm *vm;
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
+	vm = vm_create_barebones();
+	msix_shadow_init(&s, TABLE_ID, NR_ENTRIES, TBL_A, PBA_A);
+	s.table[0] = MSI_ADDR;
+	s.table[2] = VEC_OLD;
+	s.table[3] = 0;
+	define(vm, &s, 0);
+	set_ctrl(vm, KVM_MSIX_CTRL_ENABLE);
+	/* Entry 0 would be sent, entry 1 held. */
+	expect_signal_error(vm, 0, EINVAL);
+	expect_signal_error(vm, 1, EINVAL);
+	TEST_ASSERT_EQ(s.pba[0], 0);
+
+	/* The same table once the VM has one. */
+	vm_create_irqchip(vm);
+	TEST_ASSERT_EQ(signal_msix(vm, 0), 1);
+	TEST_ASSERT_EQ(signal_msix(vm, 1), 0);
+	TEST_ASSERT_EQ(s.pba[0], 2);
+	kvm_vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
