@@ -306,8 +306,9 @@ static inline long msix_slab_settle(long baseline, long slack)
  * guest (the test's) is, rarely, performed twice: the interrupt is taken
  * again on top of its own delivery (at the first instruction of the IDT
  * stub, IF clear) or after its EOI, without the local APIC.  Seen with the
- * stock modules and plain MSI routes too, about once in 1000 deliveries;
- * it is no message a table sent.  A delivery by the local APIC interrupts
+ * stock modules and plain MSI routes too, from about once in 1000
+ * deliveries to once in 5 when a host thread injects without pause; it is
+ * no message a table sent.  A delivery by the local APIC interrupts
  * a context with IF set and leaves the vector in service (ISR) until the
  * EOI.
  */
