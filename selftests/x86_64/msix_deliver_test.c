@@ -272,6 +272,14 @@ static void run_to(struct kvm_vcpu *vcpu, struct msix_shadow *s,
 		    uc.args[1]);
 }
 
+/* vCPU 0 at the guest's GUEST_SYNC(0), then one event held in the PBA. */
+static void run_held(struct dvm *d)
+{
+	run_to(d->vcpu[0], &d->s, 0, NULL);
+	fire(d);
+	wait_pending(&d->s);
+}
+
 static void run_done(struct kvm_vcpu *vcpu, struct msix_shadow *s,
 		     struct msix_exits *ex)
 {
@@ -530,9 +538,7 @@ TEST(save_at_exit)
 	struct dvm d;
 
 	setup(&d, 1, guest_save_at_update, 0, MSI_ADDR, VEC_OLD);
-	run_to(d.vcpu[0], &d.s, 0, NULL);
-	fire(&d);
-	wait_pending(&d.s);
+	run_held(&d);
 	expect_update(d.vcpu[0], MSI_ADDR, VEC_NEW, 0);
 
 	memcpy(table, d.s.table, sizeof(table));
@@ -582,9 +588,7 @@ TEST(save_at_mmio_exit)
 
 	setup(&d, 1, guest_save_at_mmio, 0, MSI_ADDR, VEC_OLD);
 	run = d.vcpu[0]->run;
-	run_to(d.vcpu[0], &d.s, 0, NULL);
-	fire(&d);
-	wait_pending(&d.s);
+	run_held(&d);
 	expect_update(d.vcpu[0], MSI_ADDR, VEC_NEW, MSIX_MASKBIT);
 
 	vcpu_run(d.vcpu[0]);
@@ -639,9 +643,7 @@ TEST(save_at_io_exit)
 
 	setup(&d, 1, guest_save_at_io, 0, MSI_ADDR, VEC_OLD);
 	run = d.vcpu[0]->run;
-	run_to(d.vcpu[0], &d.s, 0, NULL);
-	fire(&d);
-	wait_pending(&d.s);
+	run_held(&d);
 	expect_update(d.vcpu[0], MSI_ADDR, VEC_NEW, MSIX_MASKBIT);
 
 	vcpu_run(d.vcpu[0]);
@@ -697,9 +699,7 @@ TEST(report_on_one_unmask_on_other)
 	setup(&d, 2, guest_report_unmask, 0, MSI_ADDR, VEC_OLD);
 	vcpu_args_set(d.vcpu[0], 1, (uint64_t)0);
 	vcpu_args_set(d.vcpu[1], 1, (uint64_t)1);
-	run_to(d.vcpu[0], &d.s, 0, NULL);
-	fire(&d);
-	wait_pending(&d.s);
+	run_held(&d);
 	expect_update(d.vcpu[1], MSI_ADDR, VEC_OTHER, MSIX_MASKBIT);
 
 	run_to(d.vcpu[0], &d.s, 1, &ex);
@@ -751,9 +751,7 @@ static void redefine(uint32_t flags, bool relocate)
 	struct dvm d;
 
 	setup(&d, 1, guest_redefine, flags, MSI_ADDR, VEC_OLD);
-	run_to(d.vcpu[0], &d.s, 0, NULL);
-	fire(&d);
-	wait_pending(&d.s);
+	run_held(&d);
 	if (defer) {
 		/* Changed while masked: not reported yet. */
 		run_to(d.vcpu[0], &d.s, 1, &ex);
@@ -850,9 +848,7 @@ TEST(move_keeps_state)
 	struct dvm d;
 
 	setup(&d, 1, guest_move, 0, MSI_ADDR, VEC_XLATE);
-	run_to(d.vcpu[0], &d.s, 0, NULL);
-	fire(&d);
-	wait_pending(&d.s);
+	run_held(&d);
 	move(&d, KVM_MSIX_TABLE_FLAG_MOVE, TBL_B, PBA_B);
 	d.s.table_gpa = TBL_B;
 	d.s.pba_gpa = PBA_B;
@@ -964,9 +960,7 @@ TEST(remapping_format_masked_other_vcpu)
 	setup(&d, 2, guest_remap_masked, 0, MSI_ADDR_REMAP, VEC_XLATE);
 	vcpu_args_set(d.vcpu[0], 1, (uint64_t)0);
 	vcpu_args_set(d.vcpu[1], 1, (uint64_t)1);
-	run_to(d.vcpu[0], &d.s, 0, NULL);
-	fire(&d);
-	wait_pending(&d.s);
+	run_held(&d);
 	expect_update(d.vcpu[0], MSI_ADDR_REMAP, VEC_NEW, MSIX_MASKBIT);
 
 	run_done(d.vcpu[1], &d.s, &ex);
