@@ -245,11 +245,6 @@ static bool msix_reporting(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	       vcpu->msix_exit.gen == t->gen && vcpu->msix_exit.entry == index;
 }
 
-static inline bool msix_ctrl_masked(__le32 ctrl)
-{
-	return le32_to_cpu(ctrl) & KVM_MSIX_ENTRY_CTRL_MASKBIT;
-}
-
 static inline bool msix_function_masked(struct kvm_msix_table_dev *t)
 {
 	return (t->ctrl & KVM_MSIX_CTRL_FUNCTION_MASK) ||
