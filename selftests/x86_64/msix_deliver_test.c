@@ -135,17 +135,7 @@ struct dvm {
 /* GSI gets an MSI route to APIC 0 with @vec; nothing else is routed. */
 static void set_route(struct kvm_vm *vm, uint32_t vec)
 {
-	struct {
-		struct kvm_irq_routing r;
-		struct kvm_irq_routing_entry e[1];
-	} rt = {};
-
-	rt.r.nr = 1;
-	rt.e[0].gsi = GSI;
-	rt.e[0].type = KVM_IRQ_ROUTING_MSI;
-	rt.e[0].u.msi.address_lo = MSI_ADDR;
-	rt.e[0].u.msi.data = vec;
-	vm_ioctl(vm, KVM_SET_GSI_ROUTING, &rt.r);
+	msix_set_route(vm, GSI, MSI_ADDR, vec);
 }
 
 static void bind(struct kvm_vm *vm)

@@ -211,6 +211,24 @@ static inline uint64_t msix_run(struct kvm_vcpu *vcpu, struct msix_shadow *s,
 	}
 }
 
+/* Replace the VM's routing with one MSI route: @gsi sends @addr/@data. */
+static inline void msix_set_route(struct kvm_vm *vm, uint32_t gsi,
+				  uint64_t addr, uint32_t data)
+{
+	struct {
+		struct kvm_irq_routing r;
+		struct kvm_irq_routing_entry e[1];
+	} rt = {};
+
+	rt.r.nr = 1;
+	rt.e[0].gsi = gsi;
+	rt.e[0].type = KVM_IRQ_ROUTING_MSI;
+	rt.e[0].u.msi.address_lo = addr;
+	rt.e[0].u.msi.address_hi = addr >> 32;
+	rt.e[0].u.msi.data = data;
+	vm_ioctl(vm, KVM_SET_GSI_ROUTING, &rt.r);
+}
+
 static inline uint64_t msix_now_ms(void)
 {
 	struct timespec ts;

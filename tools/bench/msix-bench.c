@@ -151,18 +151,7 @@ static double now_ns(void)
 
 static void set_route(struct kvm_vm *vm, uint64_t addr, uint32_t data)
 {
-	struct {
-		struct kvm_irq_routing r;
-		struct kvm_irq_routing_entry e[1];
-	} rt = {};
-
-	rt.r.nr = 1;
-	rt.e[0].gsi = GSI;
-	rt.e[0].type = KVM_IRQ_ROUTING_MSI;
-	rt.e[0].u.msi.address_lo = addr;
-	rt.e[0].u.msi.address_hi = addr >> 32;
-	rt.e[0].u.msi.data = data;
-	vm_ioctl(vm, KVM_SET_GSI_ROUTING, &rt.r);
+	msix_set_route(vm, GSI, addr, data);
 }
 
 /* Like QEMU: touch the routing table only when the message changed. */
