@@ -14,6 +14,10 @@
 #   make check-upstream  upstream's x86_64 KVM selftests, stock modules vs
 #                      the project's: the results must be identical
 #   make install       install the modules into /lib/modules/$(KVER)/updates
+#   make qemu          Debian's qemu source, stock and with tools/qemu/patches
+#                      (QEMU on the in-kernel table), into build/qemu
+#   make check-qemu    real Linux guests under stock and patched QEMU inside
+#                      the test VM: MSI-X exits per phase, interrupts, I/O
 #   make fuzz          the access decoder under libFuzzer against its model,
 #                      bounded (part of make check); make fuzz-long: 30 min
 #
@@ -47,7 +51,8 @@ KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
 Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
-	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long
+	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long \
+	qemu check-qemu
 
 all: modules headers selftests tools
 
@@ -126,6 +131,14 @@ check-debug: all
 # in the same VM image; fails if the pass/skip/fail sets differ.
 check-upstream: modules headers tree
 	$(Q)tools/regress/upstream-selftests.sh $(CURDIR) $(BUILD)
+
+# QEMU 10.2.2 from Debian's source package: stock, and with the series in
+# tools/qemu/patches; Documentation/virt/kvm/msix-qemu.rst.
+qemu: deps
+	$(Q)tools/qemu/build.sh $(BUILD)
+
+check-qemu: all qemu
+	$(Q)tools/qemu/check-qemu.sh $(CURDIR) $(BUILD)
 
 install: modules
 	install -d $(DESTDIR)/lib/modules/$(KVER)/updates/kvm-msix

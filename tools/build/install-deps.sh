@@ -14,6 +14,9 @@ pkgs=(
 	qemu-system-x86 busybox-static
 	sparse gnuplot-nox ccache
 	clang libclang-rt-14-dev
+	# make qemu: Debian's qemu source package, built minimal (tools/qemu)
+	dpkg-dev git ninja-build python3-venv libglib2.0-dev libfdt-dev
+	libslirp-dev libpixman-1-dev zlib1g-dev
 )
 
 missing=()
