@@ -6,7 +6,9 @@
 # ones (or the stock ones, --stock) and run the kselftests (--tests) or the
 # demo (--demo).  --vfio adds an emulated IOMMU (q35, intel-iommu with
 # interrupt remapping) and two PCI devices, e1000e and nvme, that /init
-# binds to vfio-pci for the tests that assign them.
+# binds to vfio-pci for the tests that assign them.  --qemu DIR copies DIR
+# into the VM's root and runs its qemu/l1.sh (make check-qemu: nested guests
+# under a real QEMU, tools/qemu/check-qemu.sh).
 #
 # Fails on any failing test, a hang, or a console that shows BUG:, WARNING:,
 # Oops, a lockdep or a KASAN report.  Prints TAP and a closing line
@@ -30,12 +32,14 @@ stock=
 vfio=
 selftests=
 test_timeout=300
+payload=
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift ;;
 	--demo) mode=demo ;;
 	--bench) mode=bench ;;
+	--qemu) mode=qemu; payload=$2; shift ;;
 	--tests) mode=tests ;;
 	--only) tests=$2; shift ;;
 	--args) args=$2; shift ;;
@@ -45,7 +49,8 @@ while [ $# -gt 0 ]; do
 	--selftests) selftests=$2; shift ;;
 	--test-timeout) test_timeout=$2; shift ;;
 	*) echo "usage: $0 --build DIR [--tests [--only 'a b'] [--selftests DIR]" \
-		"[--test-timeout SECS] | --demo | --bench] [--stock] [--vfio] [--kernel BZIMAGE]" >&2
+		"[--test-timeout SECS] | --demo | --bench | --qemu DIR] [--stock] [--vfio]" \
+		"[--kernel BZIMAGE]" >&2
 	   exit 2 ;;
 	esac
 	shift
@@ -98,7 +103,7 @@ if [ -z "$kernel" ]; then
 	fi
 fi
 
-if [ -z "$tests" ]; then
+if [ -z "$tests" ] && [ "$mode" != qemu ]; then
 	tests=$(cd "$selftests" && find . -type f -perm -u+x | sed 's|^\./||' | sort)
 fi
 for t in $tests; do
@@ -109,6 +114,9 @@ done
 touch "$root/tests/list"
 if [ -d "$build/tools" ]; then
 	cp "$build"/tools/* "$root/tools/" 2>/dev/null || true
+fi
+if [ -n "$payload" ]; then
+	cp -a "$payload"/. "$root"/
 fi
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$vm/initramfs.gz"
@@ -137,7 +145,10 @@ timeout --foreground -k 10 "$VM_TIMEOUT" \
 		< /dev/null > "$log" 2>&1 || rc=$?
 tr -d '\r' < "$log" > "$log.txt"
 
-splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|possible (circular|recursive) locking|inconsistent lock state|Kernel panic|unreferenced object 0x' "$log.txt" || true)
+# Lines from a nested guest's console ("L2|", --qemu) are judged by
+# check-qemu.sh, not here.
+splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kernel BUG|UBSAN:|KASAN:|possible (circular|recursive) locking|inconsistent lock state|Kernel panic|unreferenced object 0x' "$log.txt" |
+	  grep -v '^[0-9]*:L2|' || true)
 
 if [ "$mode" != tests ]; then
 	sed -n "/^# loaded:/,/^# $mode exit status/p" "$log.txt"

@@ -1,0 +1,169 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-qemu, in the test VM (L1), after /init loaded the project's KVM
+# modules (and, with --vfio, bound the outer e1000e and nvme to vfio-pci):
+# boot one nested Linux guest (L2, /qemu/l2-init) per configuration under
+# QEMU on KVM, trace the userspace exits with tracefs and count the MSI-X
+# ones per phase and device (/qemu/count.awk).
+#
+#   l1.sh [smp=N] [dump=DEV] CONFIG...
+#
+# CONFIG: stock | off | exit | defer | none, with an optional suffix (stock.2)
+# to repeat one; smp=N: L2's vCPUs (2); dump=DEV: count.awk's dump.
+#
+# stock runs /qemu/stock/qemu-system-x86_64, the others
+# /qemu/patched/qemu-system-x86_64 with -accel kvm,msix-table=off, or
+# msix-table=on,msix-table-updates=CONFIG.  Output, for the host
+# (check-qemu.sh): L2's console as it runs, each line as "L2|CFG| ...",
+# then "RUN CFG key=value ..." and count.awk's "MSIX..." lines.
+
+Q=/qemu
+T=/sys/kernel/tracing
+PORT=0x5ab0
+# Fixed addresses, so the guest and the counter agree on which function is
+# which.  virtio-net sits behind a PCIe root port (ioh3420: MSI, no MSI-X):
+# a modern-only virtio-pci function with FLR; on the root bus it would have
+# no reset method.
+DEVS="0000:01:00.0=virtio-net,0000:00:04.0=e1000e,0000:00:05.0=nvme,0000:00:06.0=vfio-e1000e"
+L2_SMP=${L2_SMP:-2}
+# PV spinlocks, IPIs and yield: an L2 vCPU waiting for another that L1 has
+# not scheduled (L1 has one CPU) halts or yields instead of spinning.
+L2_CPU=${L2_CPU:-qemu64,kvm-pv-unhalt=on,kvm-pv-ipi=on,kvm-pv-sched-yield=on}
+L2_TIMEOUT=${L2_TIMEOUT:-300}
+BUF_KB=${BUF_KB:-131072}
+DUMP=
+
+say() { echo "$@"; }
+
+# Errors and worse from L1's kernel on the console as they happen (RCU
+# stalls, hung tasks); /init keeps only emergencies.
+dmesg -n 4
+
+# vhost-net needs tun, tap, vhost and vhost_iotlb.
+vhost=1
+for m in tun tap vhost_iotlb vhost vhost_net; do
+	if ! insmod $Q/mods/$m.ko; then
+		say "# insmod $m.ko failed: virtio-net falls back to a user netdev"
+		vhost=
+	fi
+done
+[ -c /dev/net/tun ] && [ -c /dev/vhost-net ] || vhost=
+
+# The outer e1000e, bound to vfio-pci by /init, is passed to L2.
+vfio_bdf=
+for d in /sys/bus/pci/drivers/vfio-pci/0000:*; do
+	[ -e "$d" ] || continue
+	if [ "$(cat $d/class)" = 0x020000 ]; then
+		vfio_bdf=${d##*/}
+		break
+	fi
+done
+
+[ -e $T/tracing_on ] || mount -t tracefs tracefs $T || {
+	say "# no tracefs"
+	exit 1
+}
+echo 0 > $T/tracing_on
+echo nop > $T/current_tracer
+echo $BUF_KB > $T/buffer_size_kb || exit 1
+say "# L1: $(nproc) CPU, $(awk '/MemTotal/ { print $2 / 1024 " MB" }' /proc/meminfo)," \
+    "trace buffer $(cat $T/buffer_size_kb) KB, vhost-net ${vhost:-no}," \
+    "assigned ${vfio_bdf:-none}"
+
+trace_start() {
+	echo 0 > $T/tracing_on
+	echo 0 > $T/events/enable
+	echo > $T/trace
+	echo "port == $PORT" > $T/events/kvm/kvm_pio/filter
+	# The local APIC page is always served in the kernel (in-kernel irqchip).
+	echo "gpa < 0xfee00000 || gpa >= 0xfee01000" > $T/events/kvm/kvm_mmio/filter
+	echo "errno >= 0 && (reason == 6 || reason == 19800)" \
+		> $T/events/kvm/kvm_userspace_exit/filter
+	for e in kvm_pio kvm_mmio kvm_userspace_exit; do
+		echo 1 > $T/events/kvm/$e/enable
+	done
+	echo 1 > $T/tracing_on
+}
+
+# Stops tracing; fails if the ring buffer lost anything.
+trace_stop() {
+	local ov dr
+	echo 0 > $T/tracing_on
+	ov=$(awk '/^overrun:/ { print $2 }' $T/per_cpu/cpu0/stats)
+	dr=$(awk '/^dropped events:/ { print $3 }' $T/per_cpu/cpu0/stats)
+	say "RUN $1 trace_entries=$(awk '/^entries:/ { print $2 }' $T/per_cpu/cpu0/stats)" \
+	    "trace_overrun=$ov trace_dropped=${dr:-0}"
+	[ "${ov:-1}" = 0 ] && [ "${dr:-0}" = 0 ]
+}
+
+run_one() {
+	local cfg=$1 qemu accel net start secs rc s
+	# A suffix (stock.2) repeats a configuration.
+	case ${cfg%%.*} in
+	stock) qemu=$Q/stock/qemu-system-x86_64; accel=kvm ;;
+	off) qemu=$Q/patched/qemu-system-x86_64; accel=kvm,msix-table=off ;;
+	exit|defer|none)
+		qemu=$Q/patched/qemu-system-x86_64
+		accel=kvm,msix-table=on,msix-table-updates=${cfg%%.*} ;;
+	*) say "RUN $cfg status=unknown-config"; return 1 ;;
+	esac
+	if [ ! -x $qemu ]; then
+		say "RUN $cfg status=no-binary"
+		return 1
+	fi
+
+	if [ -n "$vhost" ]; then
+		net="-netdev tap,id=vn,ifname=qtap0,script=$Q/ifup,downscript=no,vhost=on"
+	else
+		net="-netdev user,id=vn,net=10.0.3.0/24,host=10.0.3.1"
+	fi
+	dd if=/dev/zero of=/tmp/nvme.img bs=1M count=16 2> /dev/null
+	# An assigned device: no option ROM (SeaBIOS would run its PXE code).
+	set --
+	[ -n "$vfio_bdf" ] && set -- -device vfio-pci,host=$vfio_bdf,addr=06.0,rombar=0
+
+	trace_start
+	start=$(date +%s)
+	# L2's console goes to ours as it runs (a hang shows where it
+	# stopped), as "L2|CFG| " lines.
+	{ timeout -s KILL $L2_TIMEOUT $qemu -accel $accel -machine q35 -cpu $L2_CPU \
+		-m 512 -smp $L2_SMP -nodefaults -vga none -display none -no-reboot \
+		-L $Q/fw -kernel $Q/l2/vmlinuz -initrd $Q/l2/initramfs.gz \
+		-append "console=ttyS0 loglevel=5 panic=-1 l2.port=$PORT l2.devs=$DEVS" \
+		-serial stdio -monitor none \
+		-device ioh3420,id=rp3,bus=pcie.0,addr=03.0,chassis=3,slot=3 \
+		$net -device virtio-net-pci,netdev=vn,bus=rp3,addr=00.0,romfile= \
+		-netdev user,id=en,net=10.0.4.0/24 \
+		-device e1000e,netdev=en,addr=04.0,romfile= \
+		-drive file=/tmp/nvme.img,if=none,id=nv,format=raw \
+		-device nvme,serial=l2nvme,drive=nv,addr=05.0 \
+		"$@" < /dev/null 2> /tmp/qemu.out; echo $? > /tmp/qemu.rc; } | tr -d '\r' | tee /tmp/l2.log |
+		sed "s/^/L2|$cfg| /"
+	rc=$(cat /tmp/qemu.rc)
+	secs=$(($(date +%s) - start))
+	s=ok
+	trace_stop $cfg || s=trace-lost
+	say "RUN $cfg qemu_exit=$rc secs=$secs status=$s accel=$accel smp=$L2_SMP" \
+	    "vhost=${vhost:-no} vfio=${vfio_bdf:-none}"
+	sed "s/^/RUN $cfg qemu: /" /tmp/qemu.out
+
+	start=$(date +%s)
+	cat $T/trace > /tmp/trace.txt
+	sed -n 's/^## msix //p' /tmp/l2.log > /tmp/ranges
+	awk -v cfg=$cfg -v port=$PORT -v dump="$DUMP" -v ranges=/tmp/ranges \
+		-v names="$(echo $DEVS | tr , ' ')" -f $Q/count.awk /tmp/trace.txt
+	say "RUN $cfg count_secs=$(($(date +%s) - start)) trace_bytes=$(wc -c < /tmp/trace.txt)"
+	rm -f /tmp/trace.txt
+	[ $rc = 0 ] && [ $s = ok ]
+}
+
+status=0
+for cfg in "$@"; do
+	case $cfg in
+	smp=*) L2_SMP=${cfg#smp=} ;;
+	dump=*) DUMP=${cfg#dump=} ;;
+	*) run_one $cfg || status=1 ;;
+	esac
+done
+exit $status
