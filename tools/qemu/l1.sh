@@ -97,8 +97,23 @@ trace_stop() {
 	[ "${ov:-1}" = 0 ] && [ "${dr:-0}" = 0 ]
 }
 
+# Evidence that the nested stack froze (a TCG artefact, not a guest or KVM
+# failure: every layer stops, for 100-300 s, then goes on as if nothing
+# happened): a stall report in L2 or new ones in L1, or an L2 clocksource
+# watchdog interval of over 20 s.
+stall_evidence() {
+	{ awk '/Long readout interval/ {
+		for (i = 1; i <= NF; i++)
+			if ($i == "cs_nsec:" && $(i + 1) > 20000000000)
+				print
+	  }' /tmp/l2.log
+	  grep -E 'soft lockup|rcu: INFO|self-detected stall|detected stalls' /tmp/l2.log
+	  dmesg | grep -E 'soft lockup|rcu: INFO' | tail -n +$(($1 + 1))
+	} | head -3 | tr '\n' ' '
+}
+
 run_one() {
-	local cfg=$1 qemu accel net start secs rc s
+	local cfg=$1 try=${2:-1} qemu accel net start secs rc s stall l1stalls
 	# A suffix (stock.2) repeats a configuration.
 	case ${cfg%%.*} in
 	stock) qemu=$Q/stock/qemu-system-x86_64; accel=kvm ;;
@@ -123,10 +138,12 @@ run_one() {
 	set --
 	[ -n "$vfio_bdf" ] && set -- -device vfio-pci,host=$vfio_bdf,addr=06.0,rombar=0
 
+	l1stalls=$(dmesg | grep -cE 'soft lockup|rcu: INFO')
 	trace_start
 	start=$(date +%s)
 	# L2's console goes to ours as it runs (a hang shows where it
-	# stopped), as "L2|CFG| " lines.
+	# stopped), as "L2|CFG#TRY| " lines, and again as "L2|CFG| " lines
+	# once the run is counted.
 	{ timeout -s KILL $L2_TIMEOUT $qemu -accel $accel -machine q35 -cpu $L2_CPU \
 		-m 512 -smp $L2_SMP -nodefaults -vga none -display none -no-reboot \
 		-L $Q/fw -kernel $Q/l2/vmlinuz -initrd $Q/l2/initramfs.gz \
@@ -139,9 +156,16 @@ run_one() {
 		-drive file=/tmp/nvme.img,if=none,id=nv,format=raw \
 		-device nvme,serial=l2nvme,drive=nv,addr=05.0 \
 		"$@" < /dev/null 2> /tmp/qemu.out; echo $? > /tmp/qemu.rc; } | tr -d '\r' | tee /tmp/l2.log |
-		sed "s/^/L2|$cfg| /"
+		sed "s/^/L2|$cfg#$try| /"
 	rc=$(cat /tmp/qemu.rc)
 	secs=$(($(date +%s) - start))
+	stall=$(stall_evidence $l1stalls)
+	if [ -n "$stall" ] && [ $try = 1 ]; then
+		trace_stop $cfg > /dev/null
+		say "RUN $cfg tcg-stall try=$try secs=$secs: $stall; running it again"
+		run_one $cfg 2
+		return
+	fi
 	s=ok
 	trace_stop $cfg || s=trace-lost
 	say "RUN $cfg qemu_exit=$rc secs=$secs status=$s accel=$accel smp=$L2_SMP" \
@@ -155,6 +179,7 @@ run_one() {
 		-v names="$(echo $DEVS | tr , ' ')" -f $Q/count.awk /tmp/trace.txt
 	say "RUN $cfg count_secs=$(($(date +%s) - start)) trace_bytes=$(wc -c < /tmp/trace.txt)"
 	rm -f /tmp/trace.txt
+	sed "s/^/L2|$cfg| /" /tmp/l2.log
 	[ $rc = 0 ] && [ $s = ok ]
 }
 
