@@ -5,7 +5,8 @@
 #
 #   make               install build dependencies (apt), build the modules,
 #                      the uapi headers, the selftests and the demo VMM
-#   make demo          build everything and run the demo in a VM
+#   make demo          build everything and run the demo in a VM (a
+#                      synthetic guest, then Linux under stock and patched QEMU)
 #   make bench         build everything and run msix-bench in a VM
 #   make check         build everything and run the whole test suite in a VM,
 #                      plus sparse, W=1 and checkpatch --strict
@@ -91,8 +92,10 @@ selftests: tree headers
 tools: selftests
 	$(Q)$(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
 
-demo: all
+# The synthetic guest, then a real one under stock and patched QEMU.
+demo: all qemu
 	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --demo --vfio
+	$(Q)tools/qemu/demo.sh $(CURDIR) $(BUILD)
 
 # The benchmark, in the test VM; results and plot in build/bench/.
 bench: all

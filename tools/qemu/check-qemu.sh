@@ -11,14 +11,21 @@
 #   QEMU_DIR       where make qemu built stock/ and patched/ ($BUILD/qemu)
 #   QEMU_STOCK     the unpatched binary ($QEMU_DIR/stock/qemu-system-x86_64)
 #   QEMU_PATCHED   the patched one ($QEMU_DIR/patched/qemu-system-x86_64)
-#   CONFIGS        what to run (stock, plus off exit defer none when the
-#                  patched binary exists); each is one L2 boot:
+#   CONFIGS        what to run (stock, plus off exit defer none migrate_off
+#                  migrate when the patched binary exists); each is one L2
+#                  boot (two QEMUs for migrate*):
 #                    stock  unpatched QEMU, -accel kvm
 #                    off    patched, -accel kvm,msix-table=off
 #                    exit|defer|none  patched, -accel kvm,msix-table=on,
 #                           msix-table-updates=CONFIG
+#                  migrate|migrate_off  patched, msix-table=on,
+#                           msix-table-updates=exit (migrate) or
+#                           msix-table=off: L2 live-migrated between two
+#                           QEMUs in L1 while it does I/O (l1.sh)
 #   CHECKS_<cfg>   the assertions for one configuration (see CHECKS below)
 #   L2_SMP         vCPUs of L2 (2)
+#   MIG_DISK       migrate*: the disk, virtio-blk (default) or nvme (which
+#                  QEMU marks unmigratable)
 #   DUMP           a device name (virtio-net, e1000e, nvme, vfio-e1000e): list
 #                  each of its MSI-X exits in the log ("MSIXEV" lines)
 #
@@ -56,6 +63,15 @@ kmod=$img/lib/modules/$KVER/kernel
 #   same-as-stock the same exits per phase and device as stock (table
 #                 reads, mask and address/data writes in phase 3 within
 #                 MOVE_TOLERANCE percent + 3)
+#   migrate       the migration completed, L2 passed every step on the
+#                 destination (I/O rounds, pings, each device interrupted
+#                 after the move), no splat or I/O timeout on either side;
+#                 the MSI-X tables and PBAs as QEMU holds them (l1.sh, HMP
+#                 xp): the source's at its stop identical to the
+#                 destination's as loaded; the disk's entries (never
+#                 reprogrammed) the same at "ready" and on the running
+#                 destination, which has no Pending bit set for an unmasked
+#                 vector; Message Control as L2 reads it unchanged
 #   irq-ge-stock  each device took at least as many interrupts as under
 #                 stock, less IRQ_TOLERANCE percent
 declare -A CHECKS=(
@@ -64,12 +80,14 @@ declare -A CHECKS=(
 	[exit]="common no-mask-exits updates-exit irq-ge-stock"
 	[defer]="common no-mask-exits updates-defer irq-ge-stock"
 	[none]="common no-mask-exits no-msix-exits irq-ge-stock"
+	[migrate]="migrate"
+	[migrate_off]="migrate"
 )
 
 [ -x "$QEMU_STOCK" ] || { echo "$0: no stock QEMU at $QEMU_STOCK (make qemu)" >&2; exit 2; }
 if [ -z "${CONFIGS:-}" ]; then
 	CONFIGS=stock
-	[ -x "$QEMU_PATCHED" ] && CONFIGS="stock off exit defer none"
+	[ -x "$QEMU_PATCHED" ] && CONFIGS="stock off exit defer none migrate_off migrate"
 fi
 
 out=$build/qemu-check
@@ -95,7 +113,7 @@ cp /bin/busybox "$l2/bin/busybox"
 install -m 0755 "$here/l2-init" "$l2/init"
 for m in net/core/failover drivers/net/net_failover drivers/net/virtio_net \
 	 drivers/net/ethernet/intel/e1000e/e1000e drivers/nvme/common/nvme-auth \
-	 drivers/nvme/host/nvme-core drivers/nvme/host/nvme; do
+	 drivers/nvme/host/nvme-core drivers/nvme/host/nvme drivers/block/virtio_blk; do
 	xz -dc "$kmod/$m.ko.xz" > "$l2/lib/modules/${m##*/}.ko"
 done
 (cd "$l2" && find . | cpio -o -H newc --quiet) | gzip -1 > "$pay/qemu/l2/initramfs.gz"
@@ -133,7 +151,7 @@ start=$(date +%s)
 rc=0
 VM_SMP=1 VM_MEM=3072 VM_TCG_THREAD=single VM_TIMEOUT=${VM_TIMEOUT:-1800} \
 	"$src/tools/vmtest/run-vm.sh" --build "$build" --qemu "$pay" --vfio \
-	--args "$(echo ${L2_SMP:+smp=$L2_SMP} ${DUMP:+dump=$DUMP} $CONFIGS | tr ' ' ,)" > "$out/run-vm.out" 2>&1 || rc=$?
+	--args "$(echo ${L2_SMP:+smp=$L2_SMP} ${DUMP:+dump=$DUMP} ${MIG_DISK:+disk=$MIG_DISK} $CONFIGS | tr ' ' ,)" > "$out/run-vm.out" 2>&1 || rc=$?
 echo "  TIME    $(($(date +%s) - start)) s for the VM (run-vm.sh exit $rc)"
 grep -E '^# (L1|insmod|kernel console|VM did not)|^#   ' "$out/run-vm.out" || true
 
@@ -268,6 +286,68 @@ check() {
 			END { for (d in s) if (t[d] * 100 < s[d] * (100 - tol))
 				print d ": " t[d] " (stock " s[d] ")" }' "$log")
 		[ -z "$x" ] || failed "$cfg: fewer interrupts than stock - ${IRQ_TOLERANCE}%: $x" ;;
+	migrate)
+		x=$(grep "^RUN $cfg qemu_exit" "$log" || true)
+		case "$x" in *" status=ok "*" migration=completed "*) ;;
+		*) failed "$cfg: migration/run: ${x:-no RUN line}" ;; esac
+		grep -q "^L2|$cfg| ## result ok" "$log" ||
+			failed "$cfg: L2 script did not pass on the destination"
+		x=$(grep "^L2|$cfg| ## step FAIL" "$log" || true)
+		[ -z "$x" ] || failed "$cfg: L2 steps failed: $(echo "$x" | awk '{ printf " %s", $NF }')"
+		for step in mig-go mig-disk-loop mig-disk-last mig-irq-${MIG_DISK:-virtio-blk} \
+			    mig-irq-e1000e mig-irq-virtio-net ${MIG_DISK:-virtio-blk}-after-migrate; do
+			grep -q "^L2|$cfg| ## step ok 6 $step\$" "$log" ||
+				failed "$cfg: no passed step $step"
+		done
+		x=$(grep -E "^L2\|$cfg(-src)?\| " "$log" | grep -v '^L2|[^|]*| ## interrupts' |
+		    grep -iE 'BUG:|WARNING:|Oops|Call Trace|general protection|Kernel panic|timeout|timed out|hung task' || true)
+		[ -z "$x" ] || failed "$cfg: L2 console: $(echo "$x" | head -5)"
+		grep -q "^L2|$cfg| ## phase 5 shutdown" "$log" ||
+			failed "$cfg: L2 did not reach shutdown on the destination"
+		# The tables, as QEMU holds them (l1.sh: HMP xp): the source's
+		# when it stopped and the destination's as loaded, identical;
+		# the disk's (00:05.0, never reprogrammed) the same at "ready"
+		# and on the running destination, which has no Pending bit
+		# set for an unmasked vector.  Message Control as L2 reads it
+		# from config space, the same before and after.
+		grep -q "^MIGTABLES $cfg identical " "$log" ||
+			failed "$cfg: tables: $(grep "^MIGTABLES $cfg" "$log" | head -20 | tr '\n' ';')"
+		x=$(awk -v c="$cfg" '
+			function hex(s,  i, n) {
+				n = 0; s = tolower(s); sub(/^0x/, "", s)
+				for (i = 1; i <= length(s); i++)
+					n = n * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+				return n
+			}
+			$1 == "MIGVEC" && $2 == c {
+				e[$3, $4, $5] = $6 " " $7 " " $8 " " $9
+				m[$3, $4, $5] = hex($9) % 2
+				if ($3 == "running") { dev[$4] = 1; if ($5 + 1 > nv[$4]) nv[$4] = $5 + 1 }
+			}
+			$1 == "MIGPBA" && $2 == c { pb[$3, $4, $5 * 2] = hex($6); pb[$3, $4, $5 * 2 + 1] = hex($7) }
+			index($0, "L2|" c "-src| ## mig ctl before ") == 1 { ctl["before", $6] = $7 }
+			index($0, "L2|" c "| ## mig ctl after ") == 1 { ctl["after", $6] = $7 }
+			END {
+				n = 0
+				for (d in dev) {
+					n++
+					for (v = 0; v < nv[d]; v++) {
+						if (d == "0000:00:05.0" && e["ready", d, v] != e["running", d, v])
+							print d " vector " v ": " e["ready", d, v] " -> " e["running", d, v]
+						w = pb["running", d, int(v / 32)]
+						if (int(w / 2 ^ (v % 32)) % 2 && !m["running", d, v])
+							print d " vector " v " unmasked and pending on the destination"
+					}
+				}
+				if (!n)
+					print "no table read on the running destination"
+				for (k in ctl) {
+					split(k, kk, SUBSEP)
+					if (ctl["before", kk[2]] != ctl["after", kk[2]])
+						print kk[2] " Message Control " ctl["before", kk[2]] " -> " ctl["after", kk[2]]
+				}
+			}' "$log" | sort -u)
+		[ -z "$x" ] || failed "$cfg: tables: $x" ;;
 	*) failed "$cfg: unknown check $what" ;;
 	esac
 }
@@ -278,7 +358,14 @@ if [ ! -e "$log" ] || ! grep -q '^# L1:' "$log"; then
 fi
 [ $rc -eq 0 ] || failed "run-vm.sh exit $rc (L1 splat, L1 QEMU failure or timeout: $out/run-vm.out)"
 for cfg in $CONFIGS; do
-	table "$cfg"
+	case $cfg in
+	migrate*)
+		echo
+		grep -E "^RUN $cfg |^# $cfg" "$log" | grep -v ' qemu: ' | sed 's/^RUN /# /'
+		grep -E "^L2\|$cfg\| ## (mig|step)" "$log" | grep -v ' ## mig \(tbl\|pba\|ctl\) ' || true
+		grep -E "^MIG(VEC|PBA|TABLES) $cfg " "$log" || true ;;
+	*) table "$cfg" ;;
+	esac
 done
 # Whole runs side by side.
 echo

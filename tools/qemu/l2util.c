@@ -21,6 +21,10 @@
  *                              one ICMP echo to each PEER, answered within 2 s,
  *                              and one admin command: an interrupt on each
  *                              device's queues without a fork per device
+ *   l2util msixdump            every MSI-X table entry and PBA QWORD, read
+ *                              through the BAR (mmap of resourceN):
+ *                              "tbl BDF VEC ADDR_HI ADDR_LO DATA CTRL" and
+ *                              "pba BDF QWORD VALUE" (hex)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -32,6 +36,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/ip.h>
@@ -46,7 +51,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: l2util out PORT VAL | msix | "
 		"pattern write|verify DEV OFFSET SIZE SEED | admin DEV N | "
-		"kick [-n NVMEDEV] PEER...\n");
+		"kick [-n NVMEDEV] PEER... | msixdump\n");
 	return 2;
 }
 
@@ -130,6 +135,87 @@ static void msix_one(const char *dev)
 		       tbar, tbar + nvec * 16ull, pbar, pbar + (nvec + 63) / 64 * 8ull);
 		return;
 	}
+}
+
+/* Map @len bytes at @off of BAR @bir (sysfs resourceN), read-only. */
+static volatile uint32_t *bar_map(const char *dev, int bir, uint32_t off,
+				  size_t len, void **base, size_t *maplen)
+{
+	char path[512];
+	long pg = sysconf(_SC_PAGESIZE);
+	uint32_t start = off & ~(pg - 1);
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource%d", dev, bir);
+	fd = open(path, O_RDWR | O_SYNC);
+	if (fd < 0)
+		return NULL;
+	*maplen = off - start + len;
+	*base = mmap(NULL, *maplen, PROT_READ, MAP_SHARED, fd, start);
+	close(fd);
+	if (*base == MAP_FAILED)
+		return NULL;
+	return (volatile uint32_t *)((char *)*base + (off - start));
+}
+
+static void msixdump_one(const char *dev)
+{
+	uint8_t c[256];
+	char path[512];
+	uint32_t tbl, pba;
+	volatile uint32_t *t, *p;
+	void *tb, *pb;
+	size_t tl, pl;
+	int fd, n, pos, guard, nvec, i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", dev);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return;
+	n = read(fd, c, sizeof(c));
+	close(fd);
+	if (n < 64 || !(c[6] & 0x10))
+		return;
+	for (pos = c[0x34] & 0xfc, guard = 0; pos && pos < n - 12 && guard < 48;
+	     pos = c[pos + 1] & 0xfc, guard++) {
+		if (c[pos] != PCI_CAP_ID_MSIX)
+			continue;
+		nvec = ((c[pos + 2] | c[pos + 3] << 8) & 0x7ff) + 1;
+		tbl = cfg32(c, pos + 4);
+		pba = cfg32(c, pos + 8);
+		printf("ctl %s %04x\n", dev, c[pos + 2] | c[pos + 3] << 8);
+		t = bar_map(dev, tbl & 7, tbl & ~7u, nvec * 16, &tb, &tl);
+		p = bar_map(dev, pba & 7, pba & ~7u, (nvec + 63) / 64 * 8, &pb, &pl);
+		if (!t || !p) {
+			printf("tbl %s unmapped: %s\n", dev, strerror(errno));
+			return;
+		}
+		for (i = 0; i < nvec; i++)
+			printf("tbl %s %d %08x %08x %08x %08x\n", dev, i,
+			       t[i * 4 + 1], t[i * 4], t[i * 4 + 2], t[i * 4 + 3]);
+		for (i = 0; i < (nvec + 63) / 64; i++)
+			printf("pba %s %d %08x%08x\n", dev, i, p[i * 2 + 1], p[i * 2]);
+		munmap(tb, tl);
+		munmap(pb, pl);
+		return;
+	}
+}
+
+static int cmd_msixdump(void)
+{
+	struct dirent **list;
+	int i, n;
+
+	n = scandir("/sys/bus/pci/devices", &list, NULL, alphasort);
+	if (n < 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		if (list[i]->d_name[0] != '.')
+			msixdump_one(list[i]->d_name);
+		free(list[i]);
+	}
+	free(list);
+	return 0;
 }
 
 static int cmd_msix(void)
@@ -317,6 +403,8 @@ int main(int argc, char **argv)
 		return cmd_out(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
 	if (argc == 2 && !strcmp(argv[1], "msix"))
 		return cmd_msix();
+	if (argc == 2 && !strcmp(argv[1], "msixdump"))
+		return cmd_msixdump();
 	if (argc == 7 && !strcmp(argv[1], "pattern"))
 		return cmd_pattern(argv[2], argv[3], strtoull(argv[4], NULL, 0),
 				   strtoul(argv[5], NULL, 0), strtoul(argv[6], NULL, 0));
