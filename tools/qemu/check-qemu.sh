@@ -11,9 +11,10 @@
 #   QEMU_DIR       where make qemu built stock/ and patched/ ($BUILD/qemu)
 #   QEMU_STOCK     the unpatched binary ($QEMU_DIR/stock/qemu-system-x86_64)
 #   QEMU_PATCHED   the patched one ($QEMU_DIR/patched/qemu-system-x86_64)
-#   CONFIGS        what to run (stock, plus off exit defer none migrate_off
-#                  migrate when the patched binary exists); each is one L2
-#                  boot (two QEMUs for migrate*):
+#   CONFIGS        what to run (stock, plus off exit defer none when the
+#                  patched binary exists; make check-qemu-migrate:
+#                  migrate_off migrate); each is one L2 boot (two QEMUs for
+#                  migrate*):
 #                    stock  unpatched QEMU, -accel kvm
 #                    off    patched, -accel kvm,msix-table=off
 #                    exit|defer|none  patched, -accel kvm,msix-table=on,
@@ -87,7 +88,7 @@ declare -A CHECKS=(
 [ -x "$QEMU_STOCK" ] || { echo "$0: no stock QEMU at $QEMU_STOCK (make qemu)" >&2; exit 2; }
 if [ -z "${CONFIGS:-}" ]; then
 	CONFIGS=stock
-	[ -x "$QEMU_PATCHED" ] && CONFIGS="stock off exit defer none migrate_off migrate"
+	[ -x "$QEMU_PATCHED" ] && CONFIGS="stock off exit defer none"
 fi
 
 out=$build/qemu-check
