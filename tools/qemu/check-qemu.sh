@@ -97,15 +97,8 @@ l2=$out/l2root
 rm -rf "$pay" "$l2"
 mkdir -p "$pay"/qemu/{stock,fw,l2,mods} "$l2"/{bin,lib/modules,proc,sys,dev,tmp}
 
-# Debian's kernel image, for L1 and L2 (as run-vm.sh fetches it).
-if [ ! -e "$img/boot/vmlinuz-$KVER" ]; then
-	echo "  FETCH   linux-image-$KVER"
-	rm -rf "$build/vm/deb" "$img"
-	mkdir -p "$build/vm/deb"
-	(cd "$build/vm/deb" && apt-get download -qq "linux-image-$KVER" 2>&1 |
-		grep -v '^W: Download is performed unsandboxed' || true)
-	dpkg-deb -x "$build"/vm/deb/linux-image-*.deb "$img"
-fi
+# Debian's kernel image, for L1 and L2.
+"$src/tools/vmtest/fetch-image.sh" "$build/vm" "$KVER"
 
 # L2: busybox, the helper, its drivers, /init.
 echo "  BUILD   L2 initramfs"

@@ -100,41 +100,52 @@ static int bar_start(const char *dev, int bir, unsigned long long *start)
 	return ret;
 }
 
-static void msix_one(const char *dev)
+/*
+ * Read @dev's config space into @c and find its MSI-X capability: its
+ * offset, or 0 if it has none.
+ */
+static int msix_cap(const char *dev, uint8_t c[256])
 {
-	unsigned long long tbar, pbar;
-	uint8_t c[256];
 	char path[512];
-	uint32_t tbl, pba;
-	int fd, n, pos, guard, nvec;
+	int fd, n, pos, guard;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", dev);
 	fd = open(path, O_RDONLY);
 	if (fd < 0)
-		return;
-	n = read(fd, c, sizeof(c));
+		return 0;
+	n = read(fd, c, 256);
 	close(fd);
 	if (n < 64 || !(c[6] & 0x10))	/* Status: Capabilities List */
-		return;
+		return 0;
 	for (pos = c[0x34] & 0xfc, guard = 0; pos && pos < n - 12 && guard < 48;
-	     pos = c[pos + 1] & 0xfc, guard++) {
-		if (c[pos] != PCI_CAP_ID_MSIX)
-			continue;
-		nvec = ((c[pos + 2] | c[pos + 3] << 8) & 0x7ff) + 1;
-		tbl = cfg32(c, pos + 4);
-		pba = cfg32(c, pos + 8);
-		if (bar_start(dev, tbl & 7, &tbar) || bar_start(dev, pba & 7, &pbar)) {
-			printf("%s %04x:%04x %d unmapped\n", dev,
-			       c[0] | c[1] << 8, c[2] | c[3] << 8, nvec);
-			return;
-		}
-		tbar += tbl & ~7u;
-		pbar += pba & ~7u;
-		printf("%s %04x:%04x %d 0x%llx 0x%llx 0x%llx 0x%llx\n", dev,
-		       c[0] | c[1] << 8, c[2] | c[3] << 8, nvec,
-		       tbar, tbar + nvec * 16ull, pbar, pbar + (nvec + 63) / 64 * 8ull);
+	     pos = c[pos + 1] & 0xfc, guard++)
+		if (c[pos] == PCI_CAP_ID_MSIX)
+			return pos;
+	return 0;
+}
+
+static void msix_one(const char *dev)
+{
+	unsigned long long tbar, pbar;
+	uint8_t c[256];
+	uint32_t tbl, pba;
+	int pos = msix_cap(dev, c), nvec;
+
+	if (!pos)
+		return;
+	nvec = ((c[pos + 2] | c[pos + 3] << 8) & 0x7ff) + 1;
+	tbl = cfg32(c, pos + 4);
+	pba = cfg32(c, pos + 8);
+	if (bar_start(dev, tbl & 7, &tbar) || bar_start(dev, pba & 7, &pbar)) {
+		printf("%s %04x:%04x %d unmapped\n", dev,
+		       c[0] | c[1] << 8, c[2] | c[3] << 8, nvec);
 		return;
 	}
+	tbar += tbl & ~7u;
+	pbar += pba & ~7u;
+	printf("%s %04x:%04x %d 0x%llx 0x%llx 0x%llx 0x%llx\n", dev,
+	       c[0] | c[1] << 8, c[2] | c[3] << 8, nvec,
+	       tbar, tbar + nvec * 16ull, pbar, pbar + (nvec + 63) / 64 * 8ull);
 }
 
 /* Map @len bytes at @off of BAR @bir (sysfs resourceN), read-only. */
@@ -161,64 +172,35 @@ static volatile uint32_t *bar_map(const char *dev, int bir, uint32_t off,
 static void msixdump_one(const char *dev)
 {
 	uint8_t c[256];
-	char path[512];
 	uint32_t tbl, pba;
 	volatile uint32_t *t, *p;
 	void *tb, *pb;
 	size_t tl, pl;
-	int fd, n, pos, guard, nvec, i;
+	int pos = msix_cap(dev, c), nvec, i;
 
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", dev);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
+	if (!pos)
 		return;
-	n = read(fd, c, sizeof(c));
-	close(fd);
-	if (n < 64 || !(c[6] & 0x10))
-		return;
-	for (pos = c[0x34] & 0xfc, guard = 0; pos && pos < n - 12 && guard < 48;
-	     pos = c[pos + 1] & 0xfc, guard++) {
-		if (c[pos] != PCI_CAP_ID_MSIX)
-			continue;
-		nvec = ((c[pos + 2] | c[pos + 3] << 8) & 0x7ff) + 1;
-		tbl = cfg32(c, pos + 4);
-		pba = cfg32(c, pos + 8);
-		printf("ctl %s %04x\n", dev, c[pos + 2] | c[pos + 3] << 8);
-		t = bar_map(dev, tbl & 7, tbl & ~7u, nvec * 16, &tb, &tl);
-		p = bar_map(dev, pba & 7, pba & ~7u, (nvec + 63) / 64 * 8, &pb, &pl);
-		if (!t || !p) {
-			printf("tbl %s unmapped: %s\n", dev, strerror(errno));
-			return;
-		}
-		for (i = 0; i < nvec; i++)
-			printf("tbl %s %d %08x %08x %08x %08x\n", dev, i,
-			       t[i * 4 + 1], t[i * 4], t[i * 4 + 2], t[i * 4 + 3]);
-		for (i = 0; i < (nvec + 63) / 64; i++)
-			printf("pba %s %d %08x%08x\n", dev, i, p[i * 2 + 1], p[i * 2]);
-		munmap(tb, tl);
-		munmap(pb, pl);
+	nvec = ((c[pos + 2] | c[pos + 3] << 8) & 0x7ff) + 1;
+	tbl = cfg32(c, pos + 4);
+	pba = cfg32(c, pos + 8);
+	printf("ctl %s %04x\n", dev, c[pos + 2] | c[pos + 3] << 8);
+	t = bar_map(dev, tbl & 7, tbl & ~7u, nvec * 16, &tb, &tl);
+	p = bar_map(dev, pba & 7, pba & ~7u, (nvec + 63) / 64 * 8, &pb, &pl);
+	if (!t || !p) {
+		printf("tbl %s unmapped: %s\n", dev, strerror(errno));
 		return;
 	}
+	for (i = 0; i < nvec; i++)
+		printf("tbl %s %d %08x %08x %08x %08x\n", dev, i,
+		       t[i * 4 + 1], t[i * 4], t[i * 4 + 2], t[i * 4 + 3]);
+	for (i = 0; i < (nvec + 63) / 64; i++)
+		printf("pba %s %d %08x%08x\n", dev, i, p[i * 2 + 1], p[i * 2]);
+	munmap(tb, tl);
+	munmap(pb, pl);
 }
 
-static int cmd_msixdump(void)
-{
-	struct dirent **list;
-	int i, n;
-
-	n = scandir("/sys/bus/pci/devices", &list, NULL, alphasort);
-	if (n < 0)
-		return 1;
-	for (i = 0; i < n; i++) {
-		if (list[i]->d_name[0] != '.')
-			msixdump_one(list[i]->d_name);
-		free(list[i]);
-	}
-	free(list);
-	return 0;
-}
-
-static int cmd_msix(void)
+/* Call @fn for every PCI function, in order. */
+static int for_each_pci_dev(void (*fn)(const char *dev))
 {
 	struct dirent **list;
 	int i, n;
@@ -230,7 +212,7 @@ static int cmd_msix(void)
 	}
 	for (i = 0; i < n; i++) {
 		if (list[i]->d_name[0] != '.')
-			msix_one(list[i]->d_name);
+			fn(list[i]->d_name);
 		free(list[i]);
 	}
 	free(list);
@@ -402,9 +384,9 @@ int main(int argc, char **argv)
 	if (argc == 4 && !strcmp(argv[1], "out"))
 		return cmd_out(strtoul(argv[2], NULL, 0), strtoul(argv[3], NULL, 0));
 	if (argc == 2 && !strcmp(argv[1], "msix"))
-		return cmd_msix();
+		return for_each_pci_dev(msix_one);
 	if (argc == 2 && !strcmp(argv[1], "msixdump"))
-		return cmd_msixdump();
+		return for_each_pci_dev(msixdump_one);
 	if (argc == 7 && !strcmp(argv[1], "pattern"))
 		return cmd_pattern(argv[2], argv[3], strtoull(argv[4], NULL, 0),
 				   strtoul(argv[5], NULL, 0), strtoul(argv[6], NULL, 0));

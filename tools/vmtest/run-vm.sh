@@ -63,14 +63,7 @@ img=$vm/image
 mkdir -p "$vm"
 
 # Debian's kernel image and its stock modules, unpacked, never installed.
-if [ ! -e "$img/boot/vmlinuz-$KVER" ]; then
-	echo "  FETCH   linux-image-$KVER"
-	rm -rf "$vm/deb" "$img"
-	mkdir -p "$vm/deb"
-	(cd "$vm/deb" && apt-get download -qq "linux-image-$KVER" 2>&1 |
-		grep -v '^W: Download is performed unsandboxed' || true)
-	dpkg-deb -x "$vm"/deb/linux-image-*.deb "$img"
-fi
+"$here/fetch-image.sh" "$vm" "$KVER"
 
 # The initramfs: busybox, the modules, the tests, /init.
 root=$vm/initramfs
