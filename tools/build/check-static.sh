@@ -14,7 +14,7 @@ set -uo pipefail
 
 project=$1
 tree=$2
-objs="../../../virt/kvm/msix.o ../../../virt/kvm/kvm_main.o x86.o"
+objs="../../../virt/kvm/msix.o ../../../virt/kvm/kvm_main.o ../../../virt/kvm/eventfd.o ../../../virt/kvm/irqchip.o x86.o"
 own_files="virt/kvm/msix.c virt/kvm/msix.h virt/kvm/msix_decode.h"
 own_tests=$(cd "$project" && ls selftests/x86_64/*.[ch])
 log=$(mktemp -d)
@@ -84,14 +84,14 @@ kbuild() {
 kbuild C=2 $objs > "$log/sparse.out" 2>&1 ||
 	cat "$log/sparse.out" >> "$log/sparse"
 ours < "$log/sparse.out" >> "$log/sparse"
-result "sparse (C=2) msix.o kvm_main.o x86.o" "$log/sparse"
+result "sparse (C=2) msix.o kvm_main.o eventfd.o irqchip.o x86.o" "$log/sparse"
 
 # Recompile the same objects with W=1; the next normal build recompiles them.
 for o in $objs; do rm -f "$tree/arch/x86/kvm/$o"; done
 kbuild W=1 $objs > "$log/w1.out" 2>&1 ||
 	cat "$log/w1.out" >> "$log/w1"
 ours < "$log/w1.out" >> "$log/w1"
-result "W=1 msix.o kvm_main.o x86.o" "$log/w1"
+result "W=1 msix.o kvm_main.o eventfd.o irqchip.o x86.o" "$log/w1"
 
 echo "$((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -40,15 +40,16 @@
 #include <linux/kthread.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
+#include <linux/rwlock.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
 #include <linux/xarray.h>
 
-#include <asm/futex.h>
-
 #include <kvm/iodev.h>
+
+#include <trace/events/kvm.h>
 
 #include "msix.h"
 #include "msix_decode.h"
@@ -63,6 +64,20 @@ struct msix_bus_dev {
 	struct kvm_io_device dev;
 	struct kvm_msix_table_dev *t;
 	struct msix_layout layout;
+};
+
+/*
+ * A page of the table or the PBA, mapped for the kernel by a
+ * gfn_to_pfn_cache on the VMM's address: interrupts are decided on it in
+ * atomic context (an irqfd wakeup, maybe a device's hard interrupt), where
+ * userspace memory cannot be touched.  The MMU notifier invalidates the
+ * mapping when the VMM's page goes (swapped, migrated, unmapped); a
+ * sleepable path then refreshes it.
+ */
+struct msix_page {
+	struct gfn_to_pfn_cache gpc;
+	/* Bytes of the table or PBA in this page, from gpc.uhva. */
+	unsigned long len;
 };
 
 struct kvm_msix_table_dev {
@@ -85,26 +100,33 @@ struct kvm_msix_table_dev {
 	/* The VMM's mapping of the window (passthrough only). */
 	u8 __user *window;
 	/*
-	 * Orders guest writes to the table, KVM_SET_MSIX_TABLE_CTRL and the
-	 * decision of every interrupt against each other, and protects the
-	 * fields below.
+	 * Interrupt decisions take it for read, so that entries of one table
+	 * are raised in parallel; guest table writes, KVM_SET_MSIX_TABLE_CTRL
+	 * and acknowledgements take it for write, so that once a mask write
+	 * has completed no delivery decided before it is still to come.
+	 * Irq-safe: a device's hard interrupt may raise an entry.  Protects
+	 * the fields below.
 	 */
-	struct mutex lock;
+	rwlock_t lock;
 	/* KVM_MSIX_CTRL_*, written by KVM_SET_MSIX_TABLE_CTRL. */
 	u32 ctrl;
 	/* Numbers the reports of remapping-format entries. */
 	u32 report_seq;
-	/* entry -> struct kvm_msix_binding */
+	/* entry -> struct kvm_msix_binding; written under slots_lock. */
 	struct xarray bindings;
 	/* Deferred mode: entries changed while masked, not reported yet. */
 	unsigned long *dirty;
 	/*
-	 * entry -> report number: a remapping-format entry whose change is
-	 * reported, or about to be, and whose vCPU has not called KVM_RUN
-	 * since.  Its interrupts are held until then.
+	 * Per entry, the report number of a remapping-format entry whose
+	 * change is reported, or about to be, and whose vCPU has not called
+	 * KVM_RUN since (0: none).  Its interrupts are held until then.
 	 */
-	struct xarray unacked;
+	u32 *unacked;
 	struct rcu_head rcu;
+	/* The pages of the table, then those of the PBA. */
+	u32 nr_table_pages;
+	u32 nr_pages;
+	struct msix_page pages[] __counted_by(nr_pages);
 };
 
 /* An entry bound to a GSI; in kvm->msix_gsis and in its table's bindings. */
@@ -112,6 +134,11 @@ struct kvm_msix_binding {
 	struct kvm_msix_table_dev *t;
 	u32 entry;
 	u32 gsi;
+	/*
+	 * Whether IRQ bypass may post the GSI (the mode last asked of its
+	 * producers' IRTEs).  kvm->irqfds.lock.
+	 */
+	bool posted;
 	struct rcu_head rcu;
 };
 
@@ -247,8 +274,10 @@ static bool msix_reporting(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 
 static inline bool msix_function_masked(struct kvm_msix_table_dev *t)
 {
-	return (t->ctrl & KVM_MSIX_CTRL_FUNCTION_MASK) ||
-	       !(t->ctrl & KVM_MSIX_CTRL_ENABLE);
+	u32 ctrl = READ_ONCE(t->ctrl);
+
+	return (ctrl & KVM_MSIX_CTRL_FUNCTION_MASK) ||
+	       !(ctrl & KVM_MSIX_CTRL_ENABLE);
 }
 
 static inline bool msix_dirty(struct kvm_msix_table_dev *t, u32 index)
@@ -273,23 +302,22 @@ static inline bool msix_translated(struct kvm_msix_table_dev *t,
  * Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED.  A remapping-format
  * entry is delivered through the route the VMM computes from the report, so
  * its interrupts are held until the VMM has seen it: until this vCPU calls
- * KVM_RUN again.  Called before the write is stored, which it may refuse.
+ * KVM_RUN again.
  */
-static int msix_report_entry(struct kvm_vcpu *vcpu,
-			     struct kvm_msix_table_dev *t, u32 index,
-			     const struct kvm_msix_entry *e)
+static void msix_report_entry(struct kvm_vcpu *vcpu,
+			      struct kvm_msix_table_dev *t, u32 index,
+			      const struct kvm_msix_entry *e)
 {
 	bool remap = msix_translated(t, e);
 	u32 seq = 0;
 
+	lockdep_assert_held_write(&t->lock);
+
 	if (remap) {
-		seq = ++t->report_seq;
-		if (xa_is_err(xa_store(&t->unacked, index, xa_mk_value(seq),
-				       GFP_KERNEL_ACCOUNT)))
-			return -ENOMEM;
-	} else {
-		xa_erase(&t->unacked, index);
+		/* Never 0, which means "nothing unacknowledged". */
+		seq = ++t->report_seq ?: ++t->report_seq;
 	}
+	WRITE_ONCE(t->unacked[index], seq);
 	if (t->dirty)
 		__clear_bit(index, t->dirty);
 	vcpu->msix_exit.table_id = t->id;
@@ -300,7 +328,142 @@ static int msix_report_entry(struct kvm_vcpu *vcpu,
 	vcpu->msix_exit.remap = remap;
 	msix_entry_to_exit(vcpu, e);
 	kvm_make_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu);
-	return 0;
+}
+
+/*
+ * The table and the PBA are reached through their page caches, in one
+ * naturally aligned load or store of at most a QWORD per access: the VMM's
+ * table and PBA are 8 byte aligned, so no access crosses a page, and each
+ * is single-copy atomic against the VMM.  Every function below returns
+ * -EWOULDBLOCK, having done nothing, when a page it needs is not mapped at
+ * that moment; the caller refreshes (msix_refresh()) where it may sleep
+ * and retries.
+ */
+enum msix_op {
+	MSIX_LOAD64,
+	MSIX_STORE32,
+	MSIX_STORE64,
+	MSIX_PBA_SET,
+	MSIX_PBA_CLEAR,
+};
+
+static struct msix_page *msix_page_of(struct kvm_msix_table_dev *t,
+				      const void __user *p)
+{
+	unsigned long addr = (unsigned long)p;
+	unsigned long base = (unsigned long)t->table;
+	u32 first = 0;
+
+	if (addr < base || addr - base >= t->nr_entries * KVM_MSIX_ENTRY_SIZE) {
+		base = (unsigned long)t->pba;
+		first = t->nr_table_pages;
+	}
+	return &t->pages[first + (addr >> PAGE_SHIFT) - (base >> PAGE_SHIFT)];
+}
+
+/*
+ * Set or clear a Pending bit with one atomic read-modify-write of the
+ * aligned DWORD that holds it, so that a VMM changing other bits of the PBA
+ * with atomic DWORD operations loses nothing, nor does the kernel.  Returns
+ * the bit's old value.
+ */
+static int msix_pba_change(u32 *word, u32 bit, bool set)
+{
+	u32 old = READ_ONCE(*word), new;
+
+	do {
+		if (!!(old & bit) == set)
+			return set;
+		new = set ? old | bit : old & ~bit;
+	} while (!try_cmpxchg(word, &old, new));
+	return !set;
+}
+
+static int msix_access(struct kvm_msix_table_dev *t, void __user *p,
+		       enum msix_op op, u64 *val)
+{
+	struct msix_page *pg = msix_page_of(t, p);
+	unsigned long flags;
+	void *k;
+	int r = 0;
+
+	read_lock_irqsave(&pg->gpc.lock, flags);
+	if (!kvm_gpc_check(&pg->gpc, pg->len)) {
+		r = -EWOULDBLOCK;
+		goto out;
+	}
+	k = pg->gpc.khva + ((unsigned long)p - pg->gpc.uhva);
+	switch (op) {
+	case MSIX_LOAD64:
+		*val = READ_ONCE(*(u64 *)k);
+		break;
+	case MSIX_STORE32:
+		WRITE_ONCE(*(u32 *)k, *val);
+		break;
+	case MSIX_STORE64:
+		WRITE_ONCE(*(u64 *)k, *val);
+		break;
+	case MSIX_PBA_SET:
+	case MSIX_PBA_CLEAR:
+		r = msix_pba_change(k, *val, op == MSIX_PBA_SET);
+		break;
+	}
+out:
+	read_unlock_irqrestore(&pg->gpc.lock, flags);
+	return r;
+}
+
+static int msix_load_entry(struct kvm_msix_table_dev *t, u32 index,
+			   struct kvm_msix_entry *e)
+{
+	u8 __user *p = (u8 __user *)&t->table[index];
+	u64 v[2];
+	int r;
+
+	r = msix_access(t, p, MSIX_LOAD64, &v[0]);
+	if (!r)
+		r = msix_access(t, p + 8, MSIX_LOAD64, &v[1]);
+	memcpy(e, v, sizeof(*e));
+	return r;
+}
+
+/* Set or clear entry @index's Pending bit; returns its old value. */
+static int msix_pba_update(struct kvm_msix_table_dev *t, u32 index, bool set)
+{
+	u64 bit = (__force u32)cpu_to_le32(BIT(index % 32));
+
+	return msix_access(t, (u32 __user *)t->pba + index / 32,
+			   set ? MSIX_PBA_SET : MSIX_PBA_CLEAR, &bit);
+}
+
+/*
+ * Map again the pages whose cache the MMU notifier invalidated (the VMM's
+ * memory was swapped, migrated or remapped), so that a retried access can
+ * succeed.  Sleeps, and runs on the VMM's mm.  -EFAULT if the VMM's memory
+ * is gone, -EINVAL if the table is.
+ */
+static int msix_refresh(struct kvm_msix_table_dev *t)
+{
+	unsigned long flags;
+	int i, idx, r = 0;
+	bool valid;
+
+	/* The caches map what current's mm holds at their addresses. */
+	if (current->mm != t->kvm->mm)
+		return -EFAULT;
+
+	idx = srcu_read_lock(&t->kvm->srcu);
+	for (i = 0; i < t->nr_pages && !r; i++) {
+		struct msix_page *pg = &t->pages[i];
+
+		read_lock_irqsave(&pg->gpc.lock, flags);
+		valid = kvm_gpc_check(&pg->gpc, pg->len);
+		read_unlock_irqrestore(&pg->gpc.lock, flags);
+		if (!valid)
+			r = kvm_gpc_refresh(&pg->gpc, pg->len);
+	}
+	srcu_read_unlock(&t->kvm->srcu, idx);
+	return r;
 }
 
 /*
@@ -315,7 +478,7 @@ static bool msix_held(struct kvm_msix_table_dev *t, u32 index,
 {
 	if (msix_entry_masked(e) || msix_function_masked(t))
 		return true;
-	return msix_translated(t, e) && xa_load(&t->unacked, index);
+	return msix_translated(t, e) && READ_ONCE(t->unacked[index]);
 }
 
 /* Deliver through @gsi's routes, as kvm_set_irq() does, bypassing the gate. */
@@ -341,22 +504,38 @@ static int msix_deliver_gsi(struct kvm *kvm, u32 gsi, int irq_source_id,
  * Send the entry's message, as the function itself would: the Message
  * Address and Data in the table now, whatever the GSI's route says.  A
  * remapping-format message goes through the route of the bound GSI, which
- * the VMM computed by translating it.
+ * the VMM computed by translating it.  @inatomic (an irqfd wakeup): only
+ * the delivery kvm_arch_set_irq_inatomic() makes, else -EWOULDBLOCK, as
+ * for any MSI irqfd; otherwise any delivery, which takes no sleeping lock
+ * (the IOAPIC makes it under a spinlock).
  */
 static int msix_send(struct kvm_msix_table_dev *t,
 		     const struct kvm_msix_entry *e,
 		     const struct kvm_msix_binding *b, int irq_source_id,
-		     bool line_status)
+		     bool line_status, bool inatomic)
 {
 	struct kvm_kernel_irq_routing_entry msi = {
 		.type = KVM_IRQ_ROUTING_MSI,
 	};
+	struct kvm_kernel_irq_routing_entry route[KVM_NR_IRQCHIPS];
+	struct kvm *kvm = t->kvm;
+	int n, idx;
 
-	if (msix_translated(t, e))
-		return msix_deliver_gsi(t->kvm, b->gsi, irq_source_id,
-					line_status);
+	if (msix_translated(t, e)) {
+		if (!inatomic)
+			return msix_deliver_gsi(kvm, b->gsi, irq_source_id,
+						line_status);
+		idx = srcu_read_lock(&kvm->irq_srcu);
+		n = kvm_irq_map_gsi(kvm, route, b->gsi);
+		srcu_read_unlock(&kvm->irq_srcu, idx);
+		/* A bound GSI has one MSI route, unless just routed away. */
+		if (n != 1 || route[0].type != KVM_IRQ_ROUTING_MSI)
+			return -EWOULDBLOCK;
+		return kvm_arch_set_irq_inatomic(&route[0], kvm, irq_source_id,
+						 1, line_status);
+	}
 	/* No local APIC to send to; KVM_SIGNAL_MSI refuses the same. */
-	if (!kvm_arch_irqchip_in_kernel(t->kvm))
+	if (!kvm_arch_irqchip_in_kernel(kvm))
 		return -EINVAL;
 
 	msi.msi.address_lo = le32_to_cpu(e->addr_lo);
@@ -366,138 +545,192 @@ static int msix_send(struct kvm_msix_table_dev *t,
 		msi.msi.flags = KVM_MSI_VALID_DEVID;
 		msi.msi.devid = t->devid;
 	}
-	return kvm_set_msi(&msi, t->kvm, irq_source_id, 1, line_status);
-}
-
-/*
- * Set or clear entry @index's Pending bit with one atomic read-modify-write
- * of the aligned DWORD that holds it, so that a VMM changing other bits of
- * the PBA with atomic operations loses nothing, nor does the kernel.
- * Returns the bit's old value, or -EFAULT.
- */
-static int msix_pba_update(struct kvm_msix_table_dev *t, u32 index, bool set)
-{
-	u32 __user *p = (u32 __user *)t->pba + index / 32;
-	u32 bit = (__force u32)cpu_to_le32(BIT(index % 32));
-	int old, r;
-
-	/* Some architectures give up on a contended word with -EAGAIN. */
-	do {
-		r = arch_futex_atomic_op_inuser(set ? FUTEX_OP_OR : FUTEX_OP_ANDN,
-						bit, &old, p);
-		if (r == -EAGAIN)
-			cond_resched();
-	} while (r == -EAGAIN);
-	if (r)
-		return -EFAULT;
-	return !!((u32)old & bit);
+	if (inatomic)
+		return kvm_arch_set_irq_inatomic(&msi, kvm, irq_source_id, 1,
+						 line_status);
+	return kvm_set_msi(&msi, kvm, irq_source_id, 1, line_status);
 }
 
 /*
  * An interrupt on entry @index, bound to @b or not: send the entry's
- * message, or hold it in the Pending bit.  Returns 1 if sent (*@ret is what
- * delivery returned), 0 if held, -EFAULT if the table or PBA memory is
- * unreachable, -ENXIO for a remapping-format entry without a GSI to carry
- * its translation.
+ * message, or hold it in the Pending bit.  Under t->lock, for read: it
+ * neither sleeps nor waits for another entry.  Returns 1 if sent (*@ret is
+ * what delivery returned), 0 if held, -EWOULDBLOCK (nothing done) if a
+ * page must be refreshed or, @inatomic, the delivery cannot be made here,
+ * -ENXIO for a remapping-format entry without a GSI to carry its
+ * translation.
  */
 static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
 		      const struct kvm_msix_binding *b, int irq_source_id,
-		      bool line_status, int *ret)
+		      bool line_status, bool inatomic, int *ret)
 {
 	struct kvm_msix_entry e;
 	int r;
 
 	lockdep_assert_held(&t->lock);
 
-	if (copy_from_user(&e, &t->table[index], sizeof(e)))
-		return -EFAULT;
+	r = msix_load_entry(t, index, &e);
+	if (r)
+		return r;
 	if (msix_translated(t, &e) && !b)
 		return -ENXIO;
 	if (msix_held(t, index, &e)) {
 		r = msix_pba_update(t, index, true);
 		return r < 0 ? r : 0;
 	}
-	*ret = msix_send(t, &e, b, irq_source_id, line_status);
+	r = msix_send(t, &e, b, irq_source_id, line_status, inatomic);
+	if (r == -EWOULDBLOCK)
+		return r;
+	*ret = r;
 	return 1;
 }
 
 /*
  * The entry, its function or its report may have just let go: if its
  * Pending bit is set and nothing holds it any more, clear the bit and send
- * the message once.  Whoever set the bit, the kernel or the VMM.
+ * the message once.  Whoever set the bit, the kernel or the VMM.  Under
+ * t->lock for write, so no decision on the entry runs meanwhile; 0 or
+ * -EWOULDBLOCK.
  */
-static void msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
+static int msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
 {
 	struct kvm_msix_binding *b;
 	struct kvm_msix_entry e;
+	int r;
 
-	lockdep_assert_held(&t->lock);
+	lockdep_assert_held_write(&t->lock);
 
-	if (copy_from_user(&e, &t->table[index], sizeof(e)) ||
-	    msix_held(t, index, &e))
-		return;
+	r = msix_load_entry(t, index, &e);
+	if (r || msix_held(t, index, &e))
+		return r;
 	b = xa_load(&t->bindings, index);
 	if (msix_translated(t, &e) && !b)
-		return;
-	if (msix_pba_update(t, index, false) > 0)
-		msix_send(t, &e, b, KVM_USERSPACE_IRQ_SOURCE_ID, false);
+		return 0;
+	r = msix_pba_update(t, index, false);
+	if (r > 0)
+		msix_send(t, &e, b, KVM_USERSPACE_IRQ_SOURCE_ID, false, false);
+	return r < 0 ? r : 0;
 }
 
-/* A write of @len bytes at offset @off of the table. */
-static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
-			    u64 off, int len, const void *val)
+/*
+ * Run @fn on @t under t->lock for write until it needs no page refreshed.
+ * @fn must be idempotent: it may run again after a partial run.  Returns
+ * what @fn returned, or -EFAULT if a page could not be mapped again.
+ */
+static int msix_write_locked(struct kvm_msix_table_dev *t,
+			     int (*fn)(struct kvm_msix_table_dev *t, void *arg),
+			     void *arg)
 {
-	u32 index = off / KVM_MSIX_ENTRY_SIZE, reg = off % KVM_MSIX_ENTRY_SIZE;
-	struct kvm_msix_entry __user *ue = &t->table[index];
-	enum msix_write_action action;
+	int r;
+
+	int idx;
+
+	for (;;) {
+		/* For kvm_gpc_check(), outside a vCPU's own SRCU section. */
+		idx = srcu_read_lock(&t->kvm->srcu);
+		write_lock_irq(&t->lock);
+		r = fn(t, arg);
+		write_unlock_irq(&t->lock);
+		srcu_read_unlock(&t->kvm->srcu, idx);
+		if (r != -EWOULDBLOCK)
+			return r;
+		if (msix_refresh(t))
+			return -EFAULT;
+	}
+}
+
+static void msix_update_posting(struct kvm_msix_table_dev *t, u32 index);
+
+struct msix_guest_write {
+	struct kvm_vcpu *vcpu;
+	u32 index;
+	u32 reg;
+	int len;
+	const void *val;
+	/* Out: the entry before and after. */
 	struct kvm_msix_entry old, new;
+	bool stored;
+};
+
+/*
+ * Store a guest write to an entry, and record what it tells the VMM; once
+ * stored, deliver what the unmasked entry holds pending.
+ */
+static int msix_guest_write(struct kvm_msix_table_dev *t, void *arg)
+{
+	struct msix_guest_write *w = arg;
+	void __user *p = (u8 __user *)&t->table[w->index] + w->reg;
+	enum msix_write_action action;
 	bool reporting, can_report;
-	int r = -EOPNOTSUPP;
+	u64 v = 0;
+	int r;
 
-	mutex_lock(&t->lock);
-	if (copy_from_user(&old, ue, sizeof(old)))
-		goto out;
-	new = old;
-	memcpy((u8 *)&new + reg, val, len);
+	if (w->stored)
+		goto stored;
 
-	reporting = msix_reporting(vcpu, t, index);
-	can_report = reporting || msix_can_report(vcpu);
+	r = msix_load_entry(t, w->index, &w->old);
+	if (r)
+		return r;
+	w->new = w->old;
+	memcpy((u8 *)&w->new + w->reg, w->val, w->len);
+
+	reporting = msix_reporting(w->vcpu, t, w->index);
+	can_report = reporting || msix_can_report(w->vcpu);
 	/* A function whose every message the VMM translates reports all. */
-	action = msix_decide_write(&old, &new,
+	action = msix_decide_write(&w->old, &w->new,
 				   t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
 				   (t->flags & KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS) &&
 				   !(t->ctrl & KVM_MSIX_CTRL_TRANSLATED),
-				   msix_dirty(t, index), can_report);
-	switch (action) {
-	case MSIX_WRITE_NONE:
-		r = 0;
-		goto out;
-	case MSIX_WRITE_USER:
-		goto out;
-	case MSIX_WRITE_REPORT:
-		if (msix_report_entry(vcpu, t, index, &new))
-			goto out;
-		break;
-	case MSIX_WRITE_MARK:
-		/* Unless this exit, which reads the entry when taken, shows it. */
-		if (!reporting)
-			__set_bit(index, t->dirty);
-		break;
-	case MSIX_WRITE_STORE:
-		break;
-	}
+				   msix_dirty(t, w->index), can_report);
+	if (action == MSIX_WRITE_NONE)
+		return 0;
+	if (action == MSIX_WRITE_USER)
+		return -EOPNOTSUPP;
 
+	/* One store of the guest's width, as a device would see it. */
+	memcpy(&v, w->val, w->len);
+	r = msix_access(t, p, w->len == 8 ? MSIX_STORE64 : MSIX_STORE32, &v);
+	if (r)
+		return r;
+	w->stored = true;
+	if (action == MSIX_WRITE_REPORT)
+		msix_report_entry(w->vcpu, t, w->index, &w->new);
+	/* Unless this exit, which reads the entry when taken, shows it. */
+	else if (action == MSIX_WRITE_MARK && !reporting)
+		__set_bit(w->index, t->dirty);
+stored:
+	if (msix_entry_masked(&w->new))
+		return 0;
+	return msix_deliver_pending(t, w->index);
+}
+
+/* A write of @len (4 or 8) bytes at offset @off of the table. */
+static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
+			    u64 off, int len, const void *val)
+{
+	struct msix_guest_write w = {
+		.vcpu = vcpu,
+		.index = off / KVM_MSIX_ENTRY_SIZE,
+		.reg = off % KVM_MSIX_ENTRY_SIZE,
+		.len = len,
+		.val = val,
+	};
+	int r;
+
+	if (len != 4 && len != 8)
+		return -EOPNOTSUPP;
+	r = msix_write_locked(t, msix_guest_write, &w);
+	if (!w.stored)
+		return r == -EFAULT ? -EOPNOTSUPP : r;
 	/*
-	 * One store of the guest's width: single-copy atomic against the
-	 * VMM, and what a device sees.  Should it fault, the report raised
-	 * above reads the entry as it is, unchanged.
+	 * Posting follows the mask and the message; it is switched before
+	 * the write completes, so that from then on the device's interrupts
+	 * reach the decision above.
 	 */
-	r = msix_write_user((u8 __user *)ue + reg, len, val);
-	if (!r && !msix_entry_masked(&new))
-		msix_deliver_pending(t, index);
-out:
-	mutex_unlock(&t->lock);
-	return r;
+	if (msix_entry_masked(&w.old) != msix_entry_masked(&w.new) ||
+	    memcmp(&w.old, &w.new, offsetof(struct kvm_msix_entry, ctrl)))
+		msix_update_posting(t, w.index);
+	return 0;
 }
 
 static int msix_read(struct msix_bus_dev *d, gpa_t addr, int len, void *val)
@@ -553,8 +786,16 @@ static void msix_table_release(struct kref *ref)
 	struct kvm_msix_table_dev *t =
 		container_of(ref, struct kvm_msix_table_dev, ref);
 
+	int i;
+
+	/*
+	 * Unbound and off the bus: no decision can start on the table, and
+	 * those still in flight find the caches invalid.
+	 */
+	for (i = 0; i < t->nr_pages; i++)
+		kvm_gpc_deactivate(&t->pages[i].gpc);
 	xa_destroy(&t->bindings);
-	xa_destroy(&t->unacked);
+	kfree(t->unacked);
 	bitmap_free(t->dirty);
 	/* Injections find the table through bindings read under RCU. */
 	kfree_rcu(t, rcu);
@@ -755,6 +996,38 @@ static int msix_check_table(struct kvm *kvm, const struct kvm_msix_table *table,
 	return 0;
 }
 
+static u32 msix_nr_pages(u64 uaddr, u64 len)
+{
+	return (PAGE_ALIGN(uaddr + len) - PAGE_ALIGN_DOWN(uaddr)) >> PAGE_SHIFT;
+}
+
+/*
+ * Map each page of the table, then of the PBA, for the kernel; the caches
+ * stay on the VM's list, invalidated by its MMU notifier, until the table
+ * is freed.
+ */
+static int msix_map_pages(struct kvm_msix_table_dev *t,
+			  const struct kvm_msix_table *table)
+{
+	u64 start[2] = { table->table_uaddr, table->pba_uaddr };
+	u64 end[2] = { start[0] + t->nr_entries * KVM_MSIX_ENTRY_SIZE,
+		       start[1] + msix_pba_len(t->nr_entries) };
+	struct msix_page *pg = t->pages;
+	u64 addr, next;
+	int i, r;
+
+	for (i = 0; i < 2; i++) {
+		for (addr = start[i]; addr < end[i]; addr = next, pg++) {
+			next = min(PAGE_ALIGN_DOWN(addr) + PAGE_SIZE, end[i]);
+			pg->len = next - addr;
+			r = kvm_gpc_activate_hva(&pg->gpc, addr, pg->len);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
 /*
  * The bus devices for @l: one over the window, or one over the table and one
  * over the PBA; none for a table off the bus.  Each holds a reference to
@@ -930,6 +1203,7 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	bool unmapped = table->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED;
 	struct msix_bus_dev *devs[2];
 	struct kvm_msix_table_dev *t;
+	u32 i, nr_pages, nr_table_pages;
 	struct msix_layout l = {};
 	unsigned int nr;
 	int r;
@@ -940,14 +1214,19 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	if (table->flags & KVM_MSIX_TABLE_FLAG_MOVE)
 		return msix_move_table(kvm, table, &l);
 
-	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	nr_table_pages = msix_nr_pages(table->table_uaddr, l.table_len);
+	nr_pages = nr_table_pages + msix_nr_pages(table->pba_uaddr, l.pba_len);
+	t = kzalloc(struct_size(t, pages, nr_pages), GFP_KERNEL_ACCOUNT);
 	if (!t)
 		return -ENOMEM;
+	t->nr_pages = nr_pages;
+	t->nr_table_pages = nr_table_pages;
+	for (i = 0; i < nr_pages; i++)
+		kvm_gpc_init(&t->pages[i].gpc, kvm);
 
 	kref_init(&t->ref);
-	mutex_init(&t->lock);
+	rwlock_init(&t->lock);
 	xa_init(&t->bindings);
-	xa_init(&t->unacked);
 	t->kvm = kvm;
 	t->gen = atomic64_inc_return(&msix_generation);
 	t->id = table->id;
@@ -960,10 +1239,18 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	t->pba = u64_to_user_ptr(table->pba_uaddr);
 	t->window = u64_to_user_ptr(table->window_uaddr);
 
+	r = msix_map_pages(t, table);
+	if (r)
+		goto out_free;
 	/*
 	 * Nothing is unreported at define: the VMM supplied the memory and
 	 * routes what it holds.
 	 */
+	r = -ENOMEM;
+	t->unacked = kcalloc(t->nr_entries, sizeof(*t->unacked),
+			     GFP_KERNEL_ACCOUNT);
+	if (!t->unacked)
+		goto out_free;
 	if (t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES) {
 		t->dirty = bitmap_zalloc(t->nr_entries, GFP_KERNEL_ACCOUNT);
 		r = -ENOMEM;
@@ -1006,43 +1293,141 @@ out_free:
 	return r;
 }
 
+/* Some table has a bound entry: irqfd wakeups and kvm_set_irq() look. */
+DEFINE_STATIC_KEY_FALSE(kvm_msix_bound);
+
 /*
- * IRQ bypass posts an assigned device's interrupts straight into the guest,
- * past any mask: re-evaluate posting for @gsi, which kvm-msix never posts
- * while it is bound (see kvm_arch_update_irqfd_routing()'s callers).
+ * Whether IRQ bypass (VT-d posted interrupts, AVIC) may post bound GSI @b
+ * straight into the guest, past the host: only while the entry would
+ * deliver what the GSI's route carries, i.e. it is unmasked, MSI-X is
+ * enabled and the function unmasked, and the route is the entry's message
+ * (for a message only the VMM translates, the VMM has seen its change).
+ * Otherwise the device's interrupts must reach the host, whose irqfd
+ * wakeup decides from the table.  A page not mapped now: not posted.
  */
-static void msix_update_posting(struct kvm *kvm, u32 gsi)
+static bool msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
+{
+	struct kvm_kernel_irq_routing_entry route[KVM_NR_IRQCHIPS];
+	struct kvm_msix_table_dev *t = b->t;
+	struct kvm_msix_entry e;
+	int n, idx, r;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	r = msix_load_entry(t, b->entry, &e);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (r || msix_entry_masked(&e) || msix_function_masked(t))
+		return false;
+	if (msix_translated(t, &e))
+		return !READ_ONCE(t->unacked[b->entry]);
+
+	idx = srcu_read_lock(&kvm->irq_srcu);
+	n = kvm_irq_map_gsi(kvm, route, b->gsi);
+	srcu_read_unlock(&kvm->irq_srcu, idx);
+	return n == 1 && route[0].type == KVM_IRQ_ROUTING_MSI &&
+	       route[0].msi.address_lo == le32_to_cpu(e.addr_lo) &&
+	       route[0].msi.address_hi == le32_to_cpu(e.addr_hi) &&
+	       route[0].msi.data == le32_to_cpu(e.data);
+}
+
+/* Record that @b's GSI is now posted or not; true if that changed. */
+static bool msix_note_posting(struct kvm_msix_binding *b, bool posted)
+{
+	if (b->posted == posted)
+		return false;
+	b->posted = posted;
+	trace_kvm_msix_post(b->t->id, b->entry, b->gsi, posted);
+	return true;
+}
+
+/* Switch the IRTEs of @gsi's IRQ bypass producers (assigned devices). */
+static void msix_update_irtes(struct kvm *kvm, u32 gsi, bool posted)
 {
 #if IS_ENABLED(CONFIG_HAVE_KVM_IRQ_BYPASS)
 	struct kvm_kernel_irqfd *irqfd;
 
-	spin_lock_irq(&kvm->irqfds.lock);
-	list_for_each_entry(irqfd, &kvm->irqfds.items, list) {
-		if (irqfd->gsi != gsi || !irqfd->producer)
-			continue;
-		WARN_ON(kvm_arch_update_irqfd_routing(kvm, irqfd->producer->irq,
-						      gsi,
-						      !kvm_msix_gsi_bound(kvm, gsi)));
-	}
-	spin_unlock_irq(&kvm->irqfds.lock);
+	lockdep_assert_held(&kvm->irqfds.lock);
+
+	list_for_each_entry(irqfd, &kvm->irqfds.items, list)
+		if (irqfd->gsi == gsi && irqfd->producer)
+			WARN_ON(kvm_arch_update_irqfd_routing(kvm,
+							      irqfd->producer->irq,
+							      gsi, posted));
 #endif
 }
 
 /*
- * Unlink and free a binding, and let its GSI be posted again.  Under
- * t->lock, a gate uses its binding without RCU protection.
+ * Entry @index of @t changed (mask, message, Function Mask, report): post
+ * its GSI, or stop posting it, as it now allows.  Called after the change
+ * is stored; decisions are serialized by kvm->irqfds.lock and each reads
+ * the state it decides on, so the last one stands.  Switching to remapped
+ * mode before a mask write completes means that from then on the device's
+ * interrupts reach the host and set the Pending bit.  Sleeps; runs on the
+ * VMM's mm.
  */
+static void msix_update_posting(struct kvm_msix_table_dev *t, u32 index)
+{
+	struct kvm *kvm = t->kvm;
+	struct kvm_msix_binding *b;
+
+	/* Should it fail, the GSI is not posted: slower, never wrong. */
+	msix_refresh(t);
+
+	spin_lock_irq(&kvm->irqfds.lock);
+	b = xa_load(&t->bindings, index);
+	if (b && msix_note_posting(b, msix_postable(kvm, b)))
+		msix_update_irtes(kvm, b->gsi, b->posted);
+	spin_unlock_irq(&kvm->irqfds.lock);
+}
+
+/*
+ * For the IRTE updates KVM makes itself (a producer arrives, a route
+ * changes), under kvm->irqfds.lock: whether bound @gsi may be posted.
+ */
+bool kvm_msix_gsi_postable(struct kvm *kvm, u32 gsi)
+{
+	struct kvm_msix_binding *b;
+	bool posted = true;
+
+	lockdep_assert_held(&kvm->irqfds.lock);
+
+	rcu_read_lock();
+	b = xa_load(&kvm->msix_gsis, gsi);
+	if (b) {
+		posted = msix_postable(kvm, b);
+		msix_note_posting(b, posted);
+	}
+	rcu_read_unlock();
+	return posted;
+}
+
+/*
+ * Retire a binding no longer in kvm->msix_gsis: wait for the decisions that
+ * found it, let its GSI be posted as routed, free it.  slots_lock.
+ */
+static void msix_retire(struct kvm_msix_table_dev *t,
+			struct kvm_msix_binding *b)
+{
+	struct kvm *kvm = t->kvm;
+
+	/* Each decision holds t->lock from its lookup check to its end. */
+	write_lock_irq(&t->lock);
+	write_unlock_irq(&t->lock);
+
+	spin_lock_irq(&kvm->irqfds.lock);
+	if (msix_note_posting(b, true))
+		msix_update_irtes(kvm, b->gsi, true);
+	spin_unlock_irq(&kvm->irqfds.lock);
+
+	static_branch_dec(&kvm_msix_bound);
+	kfree_rcu(b, rcu);
+}
+
 static void msix_unbind(struct kvm_msix_table_dev *t,
 			struct kvm_msix_binding *b)
 {
-	u32 gsi = b->gsi;
-
-	mutex_lock(&t->lock);
 	xa_erase(&t->kvm->msix_gsis, b->gsi);
 	xa_erase(&t->bindings, b->entry);
-	kfree_rcu(b, rcu);
-	mutex_unlock(&t->lock);
-	msix_update_posting(t->kvm, gsi);
+	msix_retire(t, b);
 }
 
 /* Off the bus, unbound, unlisted; freed with its last reference. */
@@ -1111,7 +1496,8 @@ static bool msix_gsi_is_msi(struct kvm *kvm, u32 gsi)
 /*
  * After KVM_SET_GSI_ROUTING: a bound GSI the VMM routed away from MSI (to
  * an IOAPIC or PIC pin, say) is no longer the entry's: unbind it, so that
- * it delivers as routed.
+ * it delivers as routed.  The others may be posted again if their new
+ * route carries the entry's message.
  */
 void kvm_msix_irq_routing_update(struct kvm *kvm)
 {
@@ -1123,13 +1509,21 @@ void kvm_msix_irq_routing_update(struct kvm *kvm)
 		return;
 
 	mutex_lock(&kvm->slots_lock);
-	xa_for_each(&kvm->msix_tables, id, t)
-		xa_for_each(&t->bindings, index, b)
-			if (!msix_gsi_is_msi(kvm, b->gsi))
+	xa_for_each(&kvm->msix_tables, id, t) {
+		xa_for_each(&t->bindings, index, b) {
+			if (msix_gsi_is_msi(kvm, b->gsi))
+				msix_update_posting(t, index);
+			else
 				msix_unbind(t, b);
+		}
+	}
 	mutex_unlock(&kvm->slots_lock);
 }
 
+/*
+ * Bind @entry to @gsi, under slots_lock, which orders every change of the
+ * bindings; decisions read them under RCU.
+ */
 static int msix_bind(struct kvm_msix_table_dev *t, u32 entry, u32 gsi)
 {
 	struct kvm *kvm = t->kvm;
@@ -1149,12 +1543,14 @@ static int msix_bind(struct kvm_msix_table_dev *t, u32 entry, u32 gsi)
 	b->t = t;
 	b->entry = entry;
 	b->gsi = gsi;
+	/* As an unbound GSI is: msix_update_posting() decides below. */
+	b->posted = true;
 
 	/*
 	 * Rebinding an entry moves it to the new GSI: the new binding is in
 	 * place before the old one goes, so a failure leaves the old one.
 	 */
-	mutex_lock(&t->lock);
+	static_branch_inc(&kvm_msix_bound);
 	r = xa_insert(&kvm->msix_gsis, gsi, b, GFP_KERNEL_ACCOUNT);
 	if (!r) {
 		old = xa_store(&t->bindings, entry, b, GFP_KERNEL_ACCOUNT);
@@ -1164,16 +1560,14 @@ static int msix_bind(struct kvm_msix_table_dev *t, u32 entry, u32 gsi)
 		else if (old)
 			xa_erase(&kvm->msix_gsis, old->gsi);
 	}
-	mutex_unlock(&t->lock);
 	if (r) {
+		static_branch_dec(&kvm_msix_bound);
 		kfree(b);
 		return r;
 	}
-	if (old) {
-		msix_update_posting(kvm, old->gsi);
-		kfree_rcu(old, rcu);
-	}
-	msix_update_posting(kvm, gsi);
+	if (old)
+		msix_retire(t, old);
+	msix_update_posting(t, entry);
 	return 0;
 }
 
@@ -1208,29 +1602,45 @@ int kvm_vm_ioctl_set_msix_entry_irq(struct kvm *kvm,
 }
 
 /* Deliver, once each, the pending entries nothing holds any more. */
-static void msix_deliver_all_pending(struct kvm_msix_table_dev *t)
+static int msix_deliver_all_pending(struct kvm_msix_table_dev *t)
 {
 	u32 i, bit, nr = DIV_ROUND_UP(t->nr_entries, 64);
-	__le64 v;
 	u64 bits;
+	int r;
 
-	lockdep_assert_held(&t->lock);
+	lockdep_assert_held_write(&t->lock);
 
 	for (i = 0; i < nr; i++) {
-		if (get_user(v, &t->pba[i]))
-			return;
-		for (bits = le64_to_cpu(v); bits; bits &= bits - 1) {
+		r = msix_access(t, &t->pba[i], MSIX_LOAD64, &bits);
+		if (r)
+			return r;
+		for (bits = le64_to_cpu((__force __le64)bits); bits;
+		     bits &= bits - 1) {
 			bit = __ffs64(bits);
-			if (i * 64 + bit < t->nr_entries)
-				msix_deliver_pending(t, i * 64 + bit);
+			if (i * 64 + bit >= t->nr_entries)
+				break;
+			r = msix_deliver_pending(t, i * 64 + bit);
+			if (r)
+				return r;
 		}
 	}
+	return 0;
+}
+
+static int msix_set_ctrl(struct kvm_msix_table_dev *t, void *arg)
+{
+	WRITE_ONCE(t->ctrl, *(u32 *)arg);
+	/* The VMM's routes are current: nothing waits for a report. */
+	memset(t->unacked, 0, t->nr_entries * sizeof(*t->unacked));
+	return msix_deliver_all_pending(t);
 }
 
 int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 				     struct kvm_msix_table_ctrl *ctrl)
 {
 	struct kvm_msix_table_dev *t;
+	struct kvm_msix_binding *b;
+	unsigned long index;
 	int r = 0;
 
 	if (ctrl->flags & ~KVM_MSIX_VALID_CTRL)
@@ -1248,23 +1658,22 @@ int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 	 * held.  Rescan every time: a VMM that changed Vector Control or the
 	 * PBA itself, or updated the routes of translated entries, calls this
 	 * to have the kernel act on it, and once this returns no interrupt
-	 * decided before is still to come.
+	 * decided before is still to come.  Should the memory be gone, the
+	 * pending bits stay for the next call.
 	 */
-	mutex_lock(&t->lock);
-	t->ctrl = ctrl->flags;
-	/* The VMM's routes are current: nothing waits for a report. */
-	xa_destroy(&t->unacked);
-	msix_deliver_all_pending(t);
-	mutex_unlock(&t->lock);
+	msix_write_locked(t, msix_set_ctrl, &ctrl->flags);
+	xa_for_each(&t->bindings, index, b)
+		msix_update_posting(t, index);
 out:
 	mutex_unlock(&kvm->slots_lock);
 	return r;
 }
 
 /*
- * The table is the VMM's memory.  irqfd injection runs in a kworker: lend
- * it the VMM's address space, as async page faults do.  Returns 1 if it
- * did, 0 if current already runs on it, < 0 if the memory is unreachable.
+ * The table is the VMM's memory.  irqfd injection that cannot decide in
+ * its wakeup runs in a kworker: lend it the VMM's address space to map the
+ * table again, as the Xen event channel code does.  Returns 1 if it did,
+ * 0 if current already runs on it, < 0 if the memory is unreachable.
  */
 static int msix_use_mm(struct kvm *kvm)
 {
@@ -1287,50 +1696,98 @@ static void msix_unuse_mm(struct kvm *kvm, int used)
 }
 
 /*
+ * An interrupt on bound @gsi: the entry decides, under RCU and t->lock for
+ * read.  -ENOENT if the GSI is not bound (any more); otherwise as
+ * msix_raise().  With @ref, a table that needs a page refreshed is
+ * returned there with a reference.
+ */
+static int msix_raise_gsi(struct kvm *kvm, u32 gsi, int irq_source_id,
+			  bool line_status, bool inatomic, int *ret,
+			  struct kvm_msix_table_dev **ref)
+{
+	struct kvm_msix_table_dev *t;
+	struct kvm_msix_binding *b;
+	unsigned long flags;
+	int idx, r = -ENOENT;
+
+	rcu_read_lock();
+	b = xa_load(&kvm->msix_gsis, gsi);
+	if (!b)
+		goto out;
+	t = b->t;
+	/* For kvm_gpc_check(), as kvm_xen_set_evtchn_fast() does. */
+	idx = srcu_read_lock(&kvm->srcu);
+	read_lock_irqsave(&t->lock, flags);
+	/* Unbound since the lookup?  msix_retire() waits for this lock. */
+	if (xa_load(&kvm->msix_gsis, gsi) == b)
+		r = msix_raise(t, b->entry, b, irq_source_id, line_status,
+			       inatomic, ret);
+	read_unlock_irqrestore(&t->lock, flags);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (r == -EWOULDBLOCK && ref && kref_get_unless_zero(&t->ref))
+		*ref = t;
+out:
+	rcu_read_unlock();
+	return r;
+}
+
+/*
+ * irqfd_wakeup() of a GSI bound to an entry, in atomic context (maybe a
+ * device's hard interrupt): decide here and now, delivering as
+ * kvm_arch_set_irq_inatomic() does or setting the Pending bit, before the
+ * eventfd write returns.  -EWOULDBLOCK: the irqfd's work item must inject
+ * (a page of the table is not mapped now, or the message needs the slow
+ * delivery), through kvm_set_irq().
+ */
+int kvm_msix_set_irq_inatomic(struct kvm *kvm, u32 gsi, int irq_source_id)
+{
+	int r, ret = 0;
+
+	r = msix_raise_gsi(kvm, gsi, irq_source_id, false, true, &ret, NULL);
+	if (r < 0)
+		return -EWOULDBLOCK;
+	return r ? ret : 0;
+}
+
+/*
  * kvm_set_irq() of a GSI that is bound to an entry: the entry decides,
- * with the caller's source and line status.  Should the table or PBA
- * memory be unreachable, deliver through the route: losing an interrupt is
- * worse than delivering one the guest masked.
+ * with the caller's source and line status; pages that are not mapped are
+ * mapped again.  Should the table or PBA memory be gone, deliver through
+ * the route: losing an interrupt is worse than delivering one the guest
+ * masked.
  */
 int kvm_msix_set_irq(struct kvm *kvm, int irq_source_id, u32 gsi,
 		     bool line_status)
 {
-	struct kvm_msix_table_dev *t = NULL;
-	struct kvm_msix_binding *b;
-	u32 index = 0;
+	struct kvm_msix_table_dev *t;
 	int used, r, ret = 0;
 
-	rcu_read_lock();
-	b = xa_load(&kvm->msix_gsis, gsi);
-	if (b && kref_get_unless_zero(&b->t->ref)) {
-		t = b->t;
-		index = b->entry;
+	for (;;) {
+		t = NULL;
+		r = msix_raise_gsi(kvm, gsi, irq_source_id, line_status, false,
+				   &ret, &t);
+		if (r != -EWOULDBLOCK)
+			break;
+		if (!t)
+			break;
+		used = msix_use_mm(kvm);
+		r = used < 0 ? used : msix_refresh(t);
+		msix_unuse_mm(kvm, used);
+		kref_put(&t->ref, msix_table_release);
+		if (r)
+			break;
 	}
-	rcu_read_unlock();
-	if (!t)
-		return msix_deliver_gsi(kvm, gsi, irq_source_id, line_status);
-
-	used = msix_use_mm(kvm);
-	mutex_lock(&t->lock);
-	/* Unbound, or routed elsewhere, while this waited: as routed. */
-	b = xa_load(&t->bindings, index);
-	if (used < 0 || !b || b->gsi != gsi || !msix_gsi_is_msi(kvm, gsi))
-		r = -EFAULT;
-	else
-		r = msix_raise(t, index, b, irq_source_id, line_status, &ret);
+	/* Not bound any more, or the memory is gone: as routed. */
 	if (r < 0)
-		ret = msix_deliver_gsi(kvm, gsi, irq_source_id, line_status);
-	mutex_unlock(&t->lock);
-	msix_unuse_mm(kvm, used);
-
-	kref_put(&t->ref, msix_table_release);
-	return ret;
+		return msix_deliver_gsi(kvm, gsi, irq_source_id, line_status);
+	return r ? ret : 0;
 }
 
 int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 {
 	struct kvm_msix_table_dev *t;
-	int r, ret = 0;
+	unsigned long flags;
+	int idx, r, ret = 0;
 	u32 index;
 
 	if (sig->flags || sig->reserved || !kvm_arch_irqchip_in_kernel(kvm))
@@ -1344,16 +1801,37 @@ int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 		goto out;
 	index = array_index_nospec(sig->entry, t->nr_entries);
 
-	mutex_lock(&t->lock);
-	r = msix_raise(t, index, xa_load(&t->bindings, index),
-		       KVM_USERSPACE_IRQ_SOURCE_ID, false, &ret);
-	mutex_unlock(&t->lock);
+	for (;;) {
+		idx = srcu_read_lock(&kvm->srcu);
+		read_lock_irqsave(&t->lock, flags);
+		r = msix_raise(t, index, xa_load(&t->bindings, index),
+			       KVM_USERSPACE_IRQ_SOURCE_ID, false, false, &ret);
+		read_unlock_irqrestore(&t->lock, flags);
+		srcu_read_unlock(&kvm->srcu, idx);
+		if (r != -EWOULDBLOCK)
+			break;
+		r = msix_refresh(t);
+		if (r) {
+			r = -EFAULT;
+			break;
+		}
+	}
 	/* A message KVM cannot deliver, as KVM_SIGNAL_MSI would say. */
 	if (r == 1 && ret == -EINVAL)
 		r = -EINVAL;
 out:
 	kref_put(&t->ref, msix_table_release);
 	return r;
+}
+
+static int msix_ack(struct kvm_msix_table_dev *t, void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	u32 index = vcpu->msix_exit.entry;
+
+	if (t->unacked[index] == vcpu->msix_exit.seq)
+		WRITE_ONCE(t->unacked[index], 0);
+	return msix_deliver_pending(t, index);
 }
 
 /*
@@ -1367,7 +1845,6 @@ void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_msix_table_dev *t;
 	u32 index = vcpu->msix_exit.entry;
-	void *seq;
 
 	vcpu->msix_exit.ack_pending = false;
 
@@ -1375,13 +1852,8 @@ void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 	if (!t)
 		return;
 	if (t->gen == vcpu->msix_exit.gen && index < t->nr_entries) {
-		mutex_lock(&t->lock);
-		seq = xa_load(&t->unacked, index);
-		if (seq && xa_to_value(seq) == vcpu->msix_exit.seq) {
-			xa_erase(&t->unacked, index);
-			msix_deliver_pending(t, index);
-		}
-		mutex_unlock(&t->lock);
+		msix_write_locked(t, msix_ack, vcpu);
+		msix_update_posting(t, index);
 	}
 	kref_put(&t->ref, msix_table_release);
 }
