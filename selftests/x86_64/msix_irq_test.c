@@ -16,8 +16,10 @@
  * requested in the local APIC), so a later unmask or mask finds nothing in
  * flight; every bad input gets its errno.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -141,6 +143,9 @@ static uint32_t host_phantoms(struct kvm_vm *vm)
 	return n;
 }
 
+/* Entry 0 of the next irq_vm_create()'s table straddles two pages. */
+static bool straddle_next;
+
 /* A VM whose table (id 1, NR entries) is defined, routed and bound. */
 static void irq_vm_create(struct irq_vm *v, int nr_vcpus, void *guest_code,
 			  uint32_t table_flags, bool do_bind)
@@ -158,6 +163,14 @@ static void irq_vm_create(struct irq_vm *v, int nr_vcpus, void *guest_code,
 	for (i = 0; i < NR; i++) {
 		v->s.table[i * 4] = 0xfee00000 | (i / 2 % nr_vcpus) << 12;
 		v->s.table[i * 4 + 2] = VEC_BASE + i;
+	}
+	if (straddle_next) {
+		uint8_t *m = msix_alloc(3 * getpagesize());
+		uint32_t *t = (uint32_t *)(m + getpagesize() - 8);
+
+		memcpy(t, v->s.table, v->s.table_len);
+		munmap(v->s.table, v->s.table_len);
+		v->s.table = t;
 	}
 	msix_map(v->vm, &v->s);
 	table_gpa = v->s.table_gpa;
@@ -1633,6 +1646,171 @@ TEST(refresh)
 	TEST_ASSERT_EQ(v.s.table[3 * 4 + 3], MSIX_MASKBIT);
 	TEST_ASSERT_EQ(host_count(v.vm, VEC_BASE + 3), REFRESH_ROUNDS);
 	TEST_ASSERT_EQ(host_count(v.vm, VEC_BASE + 4), REFRESH_ROUNDS);
+	close(efd);
+	kvm_vm_free(v.vm);
+}
+
+/*
+ * Posted interrupts: IRQ bypass may post a bound GSI (an assigned device's
+ * interrupt straight into the guest) only while its entry would deliver
+ * what the route carries.  Nothing here can post (no VT-d PI or AVIC), so
+ * count the decisions, which the kvm_msix_post tracepoint reports each time
+ * a GSI's IRTEs are switched: one per mask, one per unmask, none for a
+ * change that leaves it as it was.
+ */
+#define TRACEFS		"/sys/kernel/tracing"
+#define POST_EVENT	"events/kvm/kvm_msix_post/enable"
+#define POST_ROUNDS	10
+
+static void tracefs_write(const char *file, const char *val)
+{
+	char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	TEST_ASSERT(fd >= 0, "open %s", path);
+	TEST_ASSERT_EQ(write(fd, val, strlen(val)), strlen(val));
+	close(fd);
+}
+
+/* The kvm_msix_post events of @gsi since the last call. */
+static void post_events(uint32_t gsi, int *posted, int *remapped)
+{
+	unsigned int id, entry, g;
+	char line[512], mode[16];
+	FILE *f;
+	char *p;
+
+	*posted = 0;
+	*remapped = 0;
+	f = fopen(TRACEFS "/trace", "r");
+	TEST_ASSERT(f, "open " TRACEFS "/trace");
+	while (fgets(line, sizeof(line), f)) {
+		p = strstr(line, "kvm_msix_post: ");
+		if (!p || sscanf(p, "kvm_msix_post: table %u entry %u gsi %u %15s",
+				 &id, &entry, &g, mode) != 4 || g != gsi)
+			continue;
+		if (!strcmp(mode, "posted"))
+			++*posted;
+		else
+			++*remapped;
+	}
+	fclose(f);
+	tracefs_write("trace", "");
+}
+
+static void expect_posts(uint32_t gsi, int posted, int remapped,
+			 const char *what)
+{
+	int p, r;
+
+	post_events(gsi, &p, &r);
+	TEST_ASSERT(p == posted && r == remapped,
+		    "%s: %d posted / %d remapped, want %d / %d", what, p, r,
+		    posted, remapped);
+}
+
+static void guest_posting(void)
+{
+	uint32_t i;
+
+	GUEST_SYNC(0);
+	for (i = 0; i < POST_ROUNDS; i++) {
+		msix_writel(ctrl_gpa(5), 0);
+		GUEST_SYNC(1);
+		msix_writel(ctrl_gpa(5), MSIX_MASKBIT);
+		GUEST_SYNC(2);
+	}
+	/* A new vector, while masked: the route no longer carries it. */
+	msix_writel(table_gpa + 5 * MSIX_ENTRY_SIZE + 8, VEC_ALT + 5);
+	msix_writel(ctrl_gpa(5), 0);
+	GUEST_SYNC(3);
+	GUEST_DONE();
+}
+
+TEST(posting)
+{
+	const uint32_t gsi = GSI_BASE + 5;
+	struct irq_vm v;
+	uint8_t vec[NR];
+	int i;
+
+	TEST_REQUIRE(kvm_has_cap(KVM_CAP_MSIX_TABLE));
+	TEST_REQUIRE(!access(TRACEFS "/events", F_OK));
+	/* The tracepoint is part of the ABI of a kernel with the tables. */
+	TEST_ASSERT(!access(TRACEFS "/" POST_EVENT, W_OK),
+		    "no kvm_msix_post tracepoint");
+	tracefs_write(POST_EVENT, "1");
+	tracefs_write("trace", "");
+
+	irq_vm_create(&v, 1, guest_posting, 0, true);
+	expect_posts(gsi, 0, 1, "bound while masked");
+	run_to(&v, 0, 0, NULL);
+	for (i = 0; i < POST_ROUNDS; i++) {
+		run_to(&v, 0, 1, NULL);
+		expect_posts(gsi, 1, 0, "unmask");
+		run_to(&v, 0, 2, NULL);
+		expect_posts(gsi, 0, 1, "mask");
+	}
+	run_to(&v, 0, 3, NULL);
+	expect_posts(gsi, 0, 0, "unmask with a message the route lacks");
+	for (i = 0; i < NR; i++)
+		vec[i] = i == 5 ? VEC_ALT + 5 : VEC_BASE + i;
+	set_routes(v.vm, vec, NULL);
+	expect_posts(gsi, 1, 0, "route updated to the entry's message");
+	set_ctrl(v.vm, KVM_MSIX_CTRL_ENABLE | KVM_MSIX_CTRL_FUNCTION_MASK);
+	expect_posts(gsi, 0, 1, "Function Mask");
+	set_ctrl(v.vm, KVM_MSIX_CTRL_ENABLE);
+	expect_posts(gsi, 1, 0, "Function Mask cleared");
+	/* Unbound, a GSI is posted as routed, whatever its old entry says. */
+	TEST_ASSERT_EQ(__bind(v.vm, 1, 6, 0, KVM_MSIX_ENTRY_IRQ_UNBIND), 0);
+	expect_posts(GSI_BASE + 6, 1, 0, "unbound masked entry");
+	expect_posts(gsi, 0, 0, "nothing else");
+	run_done(&v, 0);
+	tracefs_write(POST_EVENT, "0");
+	kvm_vm_free(v.vm);
+}
+
+/*
+ * The VMM's table need only be 8 byte aligned: an entry may straddle two
+ * pages, which the kernel maps separately.
+ */
+static void guest_straddle(void)
+{
+	guest_enable_irqs();
+	GUEST_SYNC(0);
+	GUEST_ASSERT_EQ(msix_readl(table_gpa + 8), VEC_BASE);
+	msix_writel(table_gpa + 8, VEC_ALT);
+	msix_writel(ctrl_gpa(0), 0);
+	GUEST_ASSERT_EQ(guest_count(VEC_ALT), 1);
+	GUEST_SYNC(1);
+	GUEST_ASSERT_EQ(guest_count(VEC_ALT), 2);
+	GUEST_ASSERT_EQ(guest_count(VEC_BASE), 0);
+	GUEST_DONE();
+}
+
+TEST(straddle)
+{
+	struct irq_vm v;
+	int efd;
+
+	straddle_next = true;
+	irq_vm_create(&v, 1, guest_straddle, 0, true);
+	straddle_next = false;
+	TEST_ASSERT_EQ((uintptr_t)v.s.table % getpagesize(), getpagesize() - 8);
+	efd = irqfd_on(v.vm, 0);
+	signal_efd(efd);
+	TEST_ASSERT(pending(&v.s, 0), "masked straddling entry not pending");
+	run_to(&v, 0, 0, NULL);
+	run_to(&v, 0, 1, NULL);
+	TEST_ASSERT_EQ(v.s.table[2], VEC_ALT);
+	TEST_ASSERT_EQ(v.s.table[3], 0);
+	TEST_ASSERT(!pending(&v.s, 0), "still pending after the unmask");
+	signal_efd(efd);
+	TEST_ASSERT(apic_irr(v.vcpus[0], VEC_ALT),
+		    "the entry's message was not requested");
+	run_done(&v, 0);
 	close(efd);
 	kvm_vm_free(v.vm);
 }

@@ -23,13 +23,18 @@ mkdir -p "$out"
 want=$(grep -L '^Subject: \[PATCH[^]]*\] KVM: selftests:' "$project"/patches/*.patch |
 	xargs cat | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-	rm -rf "$tree"
-	mkdir -p "$tree"
+	# A fresh patched tree; copied over an existing one by content, so
+	# that only the files the series changes look new to make.
+	fresh=$out/fresh
+	rm -rf "$fresh"
+	mkdir -p "$fresh" "$tree"
 	echo "  UNPACK  $ksrc_tar (debug kernel)"
-	tar -xf "$ksrc_tar" -C "$tree" --strip-components=1
+	tar -xf "$ksrc_tar" -C "$fresh" --strip-components=1
 	for p in "$project"/patches/*.patch; do
-		patch -d "$tree" -p1 --forward --quiet < "$p"
+		patch -d "$fresh" -p1 --forward --quiet < "$p"
 	done
+	rsync -rlc "$fresh"/ "$tree"/
+	rm -rf "$fresh"
 	echo "$want" > "$stamp"
 fi
 cp -p "$project"/virt/kvm/msix{.c,.h,_decode.h} "$tree/virt/kvm/"

@@ -23,9 +23,26 @@
  * and none can use a message that is not the entry's.  The exception is a
  * message in interrupt-remapping format: only the VMM can translate it, so
  * it goes through the bound GSI's route and is held while the VMM has not
- * seen its latest change.  Guest table writes, KVM_SET_MSIX_TABLE_CTRL and
- * interrupt decisions are serialized by the table's mutex: once a mask
- * write has completed, no delivery decided before it is still to come.
+ * seen its latest change.
+ *
+ * Interrupts far outnumber mask writes, so an interrupt is decided where it
+ * arrives, as KVM decides an MSI: in the irqfd wakeup (atomic, maybe a
+ * device's hard interrupt), or the ioctl.  The table and PBA are read and
+ * written through a gfn_to_pfn_cache per page; when the MMU notifier has
+ * invalidated one, the decision is made on a sleepable path that maps the
+ * page again (the irqfd's work item, on the VMM's mm).  Decisions hold the
+ * table's rwlock for read, so the entries of one table are raised in
+ * parallel; guest table writes, KVM_SET_MSIX_TABLE_CTRL and report
+ * acknowledgements hold it for write.  Hence: a mask write stores the Mask
+ * bit under the write lock, so each decision either completed before it
+ * (its delivery is in the local APIC) or reads the bit and sets the
+ * Pending bit; an unmask stores the bit and then clears the Pending bit
+ * atomically under the same lock, so no decision sets the bit between the
+ * unmask's store and its clear, and what was pending is sent exactly once.
+ * Pending bits are set and cleared with cmpxchg on their DWORD, which the
+ * VMM changes only atomically too.  IRQ bypass may post a bound GSI only
+ * while its entry would deliver what the route carries; a mask switches it
+ * to remapped mode before the write completes.
  *
  * With a passthrough window (an assigned device's BAR page(s) around the
  * table) guest accesses outside the table and the PBA are performed on the
@@ -341,6 +358,7 @@ static void msix_report_entry(struct kvm_vcpu *vcpu,
  */
 enum msix_op {
 	MSIX_LOAD64,
+	MSIX_LOAD128,
 	MSIX_STORE32,
 	MSIX_STORE64,
 	MSIX_PBA_SET,
@@ -397,6 +415,10 @@ static int msix_access(struct kvm_msix_table_dev *t, void __user *p,
 	case MSIX_LOAD64:
 		*val = READ_ONCE(*(u64 *)k);
 		break;
+	case MSIX_LOAD128:
+		val[0] = READ_ONCE(*(u64 *)k);
+		val[1] = READ_ONCE(*((u64 *)k + 1));
+		break;
 	case MSIX_STORE32:
 		WRITE_ONCE(*(u32 *)k, *val);
 		break;
@@ -417,12 +439,17 @@ static int msix_load_entry(struct kvm_msix_table_dev *t, u32 index,
 			   struct kvm_msix_entry *e)
 {
 	u8 __user *p = (u8 __user *)&t->table[index];
-	u64 v[2];
+	u64 v[2] = {};
 	int r;
 
-	r = msix_access(t, p, MSIX_LOAD64, &v[0]);
-	if (!r)
-		r = msix_access(t, p + 8, MSIX_LOAD64, &v[1]);
+	/* The table is 8 byte aligned: an entry may straddle two pages. */
+	if (offset_in_page(p) <= PAGE_SIZE - sizeof(*e)) {
+		r = msix_access(t, p, MSIX_LOAD128, v);
+	} else {
+		r = msix_access(t, p, MSIX_LOAD64, &v[0]);
+		if (!r)
+			r = msix_access(t, p + 8, MSIX_LOAD64, &v[1]);
+	}
 	memcpy(e, v, sizeof(*e));
 	return r;
 }
@@ -501,69 +528,79 @@ static int msix_deliver_gsi(struct kvm *kvm, u32 gsi, int irq_source_id,
 }
 
 /*
+ * The route the VMM computed for a message only it can translate: that of
+ * the bound GSI, which is a single MSI route unless the VMM just routed
+ * the GSI elsewhere (it is then unbound, kvm_msix_irq_routing_update()).
+ */
+static bool msix_route_of(struct kvm *kvm, const struct kvm_msix_binding *b,
+			  struct kvm_kernel_irq_routing_entry *route)
+{
+	struct kvm_kernel_irq_routing_entry e[KVM_NR_IRQCHIPS];
+	int n, idx;
+
+	if (!b)
+		return false;
+	idx = srcu_read_lock(&kvm->irq_srcu);
+	n = kvm_irq_map_gsi(kvm, e, b->gsi);
+	srcu_read_unlock(&kvm->irq_srcu, idx);
+	if (n != 1 || e[0].type != KVM_IRQ_ROUTING_MSI)
+		return false;
+	*route = e[0];
+	return true;
+}
+
+/*
  * Send the entry's message, as the function itself would: the Message
- * Address and Data in the table now, whatever the GSI's route says.  A
- * remapping-format message goes through the route of the bound GSI, which
- * the VMM computed by translating it.  @inatomic (an irqfd wakeup): only
- * the delivery kvm_arch_set_irq_inatomic() makes, else -EWOULDBLOCK, as
- * for any MSI irqfd; otherwise any delivery, which takes no sleeping lock
- * (the IOAPIC makes it under a spinlock).
+ * Address and Data in the table now, whatever the GSI's route says; or,
+ * for a message only the VMM can translate, @route, its translation.
+ * @inatomic (an irqfd wakeup): only the delivery kvm_arch_set_irq_inatomic()
+ * makes, else -EWOULDBLOCK, as for any MSI irqfd; otherwise any MSI
+ * delivery, which takes no sleeping lock and no lock a device's interrupt
+ * could wait for.
  */
 static int msix_send(struct kvm_msix_table_dev *t,
 		     const struct kvm_msix_entry *e,
-		     const struct kvm_msix_binding *b, int irq_source_id,
-		     bool line_status, bool inatomic)
+		     struct kvm_kernel_irq_routing_entry *route,
+		     int irq_source_id, bool line_status, bool inatomic)
 {
 	struct kvm_kernel_irq_routing_entry msi = {
 		.type = KVM_IRQ_ROUTING_MSI,
 	};
-	struct kvm_kernel_irq_routing_entry route[KVM_NR_IRQCHIPS];
 	struct kvm *kvm = t->kvm;
-	int n, idx;
 
-	if (msix_translated(t, e)) {
-		if (!inatomic)
-			return msix_deliver_gsi(kvm, b->gsi, irq_source_id,
-						line_status);
-		idx = srcu_read_lock(&kvm->irq_srcu);
-		n = kvm_irq_map_gsi(kvm, route, b->gsi);
-		srcu_read_unlock(&kvm->irq_srcu, idx);
-		/* A bound GSI has one MSI route, unless just routed away. */
-		if (n != 1 || route[0].type != KVM_IRQ_ROUTING_MSI)
-			return -EWOULDBLOCK;
-		return kvm_arch_set_irq_inatomic(&route[0], kvm, irq_source_id,
-						 1, line_status);
-	}
-	/* No local APIC to send to; KVM_SIGNAL_MSI refuses the same. */
-	if (!kvm_arch_irqchip_in_kernel(kvm))
-		return -EINVAL;
-
-	msi.msi.address_lo = le32_to_cpu(e->addr_lo);
-	msi.msi.address_hi = le32_to_cpu(e->addr_hi);
-	msi.msi.data = le32_to_cpu(e->data);
-	if (t->flags & KVM_MSIX_TABLE_FLAG_DEVID) {
-		msi.msi.flags = KVM_MSI_VALID_DEVID;
-		msi.msi.devid = t->devid;
+	if (!route) {
+		/* No local APIC to send to; KVM_SIGNAL_MSI refuses the same. */
+		if (!kvm_arch_irqchip_in_kernel(kvm))
+			return -EINVAL;
+		msi.msi.address_lo = le32_to_cpu(e->addr_lo);
+		msi.msi.address_hi = le32_to_cpu(e->addr_hi);
+		msi.msi.data = le32_to_cpu(e->data);
+		if (t->flags & KVM_MSIX_TABLE_FLAG_DEVID) {
+			msi.msi.flags = KVM_MSI_VALID_DEVID;
+			msi.msi.devid = t->devid;
+		}
+		route = &msi;
 	}
 	if (inatomic)
-		return kvm_arch_set_irq_inatomic(&msi, kvm, irq_source_id, 1,
+		return kvm_arch_set_irq_inatomic(route, kvm, irq_source_id, 1,
 						 line_status);
-	return kvm_set_msi(&msi, kvm, irq_source_id, 1, line_status);
+	return kvm_set_msi(route, kvm, irq_source_id, 1, line_status);
 }
 
 /*
  * An interrupt on entry @index, bound to @b or not: send the entry's
  * message, or hold it in the Pending bit.  Under t->lock, for read: it
  * neither sleeps nor waits for another entry.  Returns 1 if sent (*@ret is
- * what delivery returned), 0 if held, -EWOULDBLOCK (nothing done) if a
- * page must be refreshed or, @inatomic, the delivery cannot be made here,
- * -ENXIO for a remapping-format entry without a GSI to carry its
- * translation.
+ * what delivery returned), 0 if held, or, having done nothing:
+ * -EWOULDBLOCK if a page must be refreshed or, @inatomic, the delivery
+ * cannot be made here; -ENXIO for a remapping-format entry without a GSI
+ * to carry its translation, -ENOENT if that GSI is not an MSI any more.
  */
 static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
 		      const struct kvm_msix_binding *b, int irq_source_id,
 		      bool line_status, bool inatomic, int *ret)
 {
+	struct kvm_kernel_irq_routing_entry route, *rp = NULL;
 	struct kvm_msix_entry e;
 	int r;
 
@@ -572,13 +609,18 @@ static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
 	r = msix_load_entry(t, index, &e);
 	if (r)
 		return r;
-	if (msix_translated(t, &e) && !b)
-		return -ENXIO;
+	if (msix_translated(t, &e)) {
+		if (!b)
+			return -ENXIO;
+		if (!msix_route_of(t->kvm, b, &route))
+			return -ENOENT;
+		rp = &route;
+	}
 	if (msix_held(t, index, &e)) {
 		r = msix_pba_update(t, index, true);
 		return r < 0 ? r : 0;
 	}
-	r = msix_send(t, &e, b, irq_source_id, line_status, inatomic);
+	r = msix_send(t, &e, rp, irq_source_id, line_status, inatomic);
 	if (r == -EWOULDBLOCK)
 		return r;
 	*ret = r;
@@ -594,7 +636,7 @@ static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
  */
 static int msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
 {
-	struct kvm_msix_binding *b;
+	struct kvm_kernel_irq_routing_entry route, *rp = NULL;
 	struct kvm_msix_entry e;
 	int r;
 
@@ -603,12 +645,16 @@ static int msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
 	r = msix_load_entry(t, index, &e);
 	if (r || msix_held(t, index, &e))
 		return r;
-	b = xa_load(&t->bindings, index);
-	if (msix_translated(t, &e) && !b)
-		return 0;
+	if (msix_translated(t, &e)) {
+		/* Without a route to send it by, it stays pending. */
+		if (!msix_route_of(t->kvm, xa_load(&t->bindings, index),
+				   &route))
+			return 0;
+		rp = &route;
+	}
 	r = msix_pba_update(t, index, false);
 	if (r > 0)
-		msix_send(t, &e, b, KVM_USERSPACE_IRQ_SOURCE_ID, false, false);
+		msix_send(t, &e, rp, KVM_USERSPACE_IRQ_SOURCE_ID, false, false);
 	return r < 0 ? r : 0;
 }
 
@@ -1303,9 +1349,10 @@ DEFINE_STATIC_KEY_FALSE(kvm_msix_bound);
  * enabled and the function unmasked, and the route is the entry's message
  * (for a message only the VMM translates, the VMM has seen its change).
  * Otherwise the device's interrupts must reach the host, whose irqfd
- * wakeup decides from the table.  A page not mapped now: not posted.
+ * wakeup decides from the table.  -EWOULDBLOCK if the entry's page is not
+ * mapped now.
  */
-static bool msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
+static int msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
 {
 	struct kvm_kernel_irq_routing_entry route[KVM_NR_IRQCHIPS];
 	struct kvm_msix_table_dev *t = b->t;
@@ -1315,7 +1362,9 @@ static bool msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
 	idx = srcu_read_lock(&kvm->srcu);
 	r = msix_load_entry(t, b->entry, &e);
 	srcu_read_unlock(&kvm->srcu, idx);
-	if (r || msix_entry_masked(&e) || msix_function_masked(t))
+	if (r)
+		return r;
+	if (msix_entry_masked(&e) || msix_function_masked(t))
 		return false;
 	if (msix_translated(t, &e))
 		return !READ_ONCE(t->unacked[b->entry]);
@@ -1368,15 +1417,26 @@ static void msix_update_posting(struct kvm_msix_table_dev *t, u32 index)
 {
 	struct kvm *kvm = t->kvm;
 	struct kvm_msix_binding *b;
+	bool refreshed = false;
+	int r;
 
-	/* Should it fail, the GSI is not posted: slower, never wrong. */
-	msix_refresh(t);
-
-	spin_lock_irq(&kvm->irqfds.lock);
-	b = xa_load(&t->bindings, index);
-	if (b && msix_note_posting(b, msix_postable(kvm, b)))
-		msix_update_irtes(kvm, b->gsi, b->posted);
-	spin_unlock_irq(&kvm->irqfds.lock);
+	/* Bindings change under slots_lock, and then decide themselves. */
+	if (!xa_load(&t->bindings, index))
+		return;
+	for (;;) {
+		spin_lock_irq(&kvm->irqfds.lock);
+		b = xa_load(&t->bindings, index);
+		r = b ? msix_postable(kvm, b) : 0;
+		/* Not mapped again: not posted, which is slower, never wrong. */
+		if (b && (r != -EWOULDBLOCK || refreshed) &&
+		    msix_note_posting(b, r > 0))
+			msix_update_irtes(kvm, b->gsi, b->posted);
+		spin_unlock_irq(&kvm->irqfds.lock);
+		if (r != -EWOULDBLOCK || refreshed)
+			return;
+		msix_refresh(t);
+		refreshed = true;
+	}
 }
 
 /*
@@ -1393,7 +1453,7 @@ bool kvm_msix_gsi_postable(struct kvm *kvm, u32 gsi)
 	rcu_read_lock();
 	b = xa_load(&kvm->msix_gsis, gsi);
 	if (b) {
-		posted = msix_postable(kvm, b);
+		posted = msix_postable(kvm, b) > 0;
 		msix_note_posting(b, posted);
 	}
 	rcu_read_unlock();
@@ -1819,6 +1879,9 @@ int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 	/* A message KVM cannot deliver, as KVM_SIGNAL_MSI would say. */
 	if (r == 1 && ret == -EINVAL)
 		r = -EINVAL;
+	/* Its GSI, just routed elsewhere, carries no translation. */
+	if (r == -ENOENT)
+		r = -ENXIO;
 out:
 	kref_put(&t->ref, msix_table_release);
 	return r;
