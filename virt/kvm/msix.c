@@ -27,10 +27,11 @@
  *
  * Interrupts far outnumber mask writes, so an interrupt is decided where it
  * arrives, as KVM decides an MSI: in the irqfd wakeup (atomic, maybe a
- * device's hard interrupt), or the ioctl.  The table and PBA are read and
- * written through a gfn_to_pfn_cache per page; when the MMU notifier has
- * invalidated one, the decision is made on a sleepable path that maps the
- * page again (the irqfd's work item, on the VMM's mm).  Decisions hold the
+ * device's hard interrupt), or the ioctl.  The table and PBA pages are
+ * pinned while the table is defined and read and written through the
+ * kernel's mapping.  (A gfn_to_pfn_cache on the VMM's addresses would keep
+ * them movable, but its refresh only notices invalidations of memslot
+ * ranges, and the table is in none.)  Decisions hold the
  * table's rwlock for read, so the entries of one table are raised in
  * parallel; guest table writes, KVM_SET_MSIX_TABLE_CTRL and report
  * acknowledgements hold it for write.  Hence: a mask write stores the Mask
@@ -53,12 +54,12 @@
 #include <linux/kvm_host.h>
 #include <linux/kvm.h>
 #include <linux/kvm_irqfd.h>
+#include <linux/highmem.h>
+#include <linux/jump_label_ratelimit.h>
 #include <linux/kref.h>
-#include <linux/kthread.h>
 #include <linux/nospec.h>
 #include <linux/pagemap.h>
 #include <linux/rwlock.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/unaligned.h>
@@ -81,20 +82,6 @@ struct msix_bus_dev {
 	struct kvm_io_device dev;
 	struct kvm_msix_table_dev *t;
 	struct msix_layout layout;
-};
-
-/*
- * A page of the table or the PBA, mapped for the kernel by a
- * gfn_to_pfn_cache on the VMM's address: interrupts are decided on it in
- * atomic context (an irqfd wakeup, maybe a device's hard interrupt), where
- * userspace memory cannot be touched.  The MMU notifier invalidates the
- * mapping when the VMM's page goes (swapped, migrated, unmapped); a
- * sleepable path then refreshes it.
- */
-struct msix_page {
-	struct gfn_to_pfn_cache gpc;
-	/* Bytes of the table or PBA in this page, from gpc.uhva. */
-	unsigned long len;
 };
 
 struct kvm_msix_table_dev {
@@ -140,10 +127,16 @@ struct kvm_msix_table_dev {
 	 */
 	u32 *unacked;
 	struct rcu_head rcu;
-	/* The pages of the table, then those of the PBA. */
+	/*
+	 * The VMM's pages holding the table, then the PBA, pinned while the
+	 * table is defined: interrupts are decided on them in atomic context
+	 * (an irqfd wakeup, maybe a device's hard interrupt), where userspace
+	 * memory cannot be touched.  nr_pinned of nr_pages are.
+	 */
 	u32 nr_table_pages;
+	u32 nr_pinned;
 	u32 nr_pages;
-	struct msix_page pages[] __counted_by(nr_pages);
+	struct page *pages[] __counted_by(nr_pages);
 };
 
 /* An entry bound to a GSI; in kvm->msix_gsis and in its table's bindings. */
@@ -348,13 +341,10 @@ static void msix_report_entry(struct kvm_vcpu *vcpu,
 }
 
 /*
- * The table and the PBA are reached through their page caches, in one
- * naturally aligned load or store of at most a QWORD per access: the VMM's
- * table and PBA are 8 byte aligned, so no access crosses a page, and each
- * is single-copy atomic against the VMM.  Every function below returns
- * -EWOULDBLOCK, having done nothing, when a page it needs is not mapped at
- * that moment; the caller refreshes (msix_refresh()) where it may sleep
- * and retries.
+ * The table and the PBA are reached through the kernel's mapping of the
+ * pinned pages, in naturally aligned loads and stores of at most a QWORD:
+ * the VMM's table and PBA are 8 byte aligned, so no access crosses a page,
+ * and each is single-copy atomic against the VMM.
  */
 enum msix_op {
 	MSIX_LOAD64,
@@ -365,8 +355,8 @@ enum msix_op {
 	MSIX_PBA_CLEAR,
 };
 
-static struct msix_page *msix_page_of(struct kvm_msix_table_dev *t,
-				      const void __user *p)
+static struct page *msix_page_of(struct kvm_msix_table_dev *t,
+				 const void __user *p)
 {
 	unsigned long addr = (unsigned long)p;
 	unsigned long base = (unsigned long)t->table;
@@ -376,7 +366,7 @@ static struct msix_page *msix_page_of(struct kvm_msix_table_dev *t,
 		base = (unsigned long)t->pba;
 		first = t->nr_table_pages;
 	}
-	return &t->pages[first + (addr >> PAGE_SHIFT) - (base >> PAGE_SHIFT)];
+	return t->pages[first + (addr >> PAGE_SHIFT) - (base >> PAGE_SHIFT)];
 }
 
 /*
@@ -400,17 +390,9 @@ static int msix_pba_change(u32 *word, u32 bit, bool set)
 static int msix_access(struct kvm_msix_table_dev *t, void __user *p,
 		       enum msix_op op, u64 *val)
 {
-	struct msix_page *pg = msix_page_of(t, p);
-	unsigned long flags;
-	void *k;
+	void *k = kmap_local_page(msix_page_of(t, p)) + offset_in_page(p);
 	int r = 0;
 
-	read_lock_irqsave(&pg->gpc.lock, flags);
-	if (!kvm_gpc_check(&pg->gpc, pg->len)) {
-		r = -EWOULDBLOCK;
-		goto out;
-	}
-	k = pg->gpc.khva + ((unsigned long)p - pg->gpc.uhva);
 	switch (op) {
 	case MSIX_LOAD64:
 		*val = READ_ONCE(*(u64 *)k);
@@ -430,28 +412,24 @@ static int msix_access(struct kvm_msix_table_dev *t, void __user *p,
 		r = msix_pba_change(k, *val, op == MSIX_PBA_SET);
 		break;
 	}
-out:
-	read_unlock_irqrestore(&pg->gpc.lock, flags);
+	kunmap_local(k);
 	return r;
 }
 
-static int msix_load_entry(struct kvm_msix_table_dev *t, u32 index,
-			   struct kvm_msix_entry *e)
+static void msix_load_entry(struct kvm_msix_table_dev *t, u32 index,
+			    struct kvm_msix_entry *e)
 {
 	u8 __user *p = (u8 __user *)&t->table[index];
-	u64 v[2] = {};
-	int r;
+	u64 v[2];
 
 	/* The table is 8 byte aligned: an entry may straddle two pages. */
 	if (offset_in_page(p) <= PAGE_SIZE - sizeof(*e)) {
-		r = msix_access(t, p, MSIX_LOAD128, v);
+		msix_access(t, p, MSIX_LOAD128, v);
 	} else {
-		r = msix_access(t, p, MSIX_LOAD64, &v[0]);
-		if (!r)
-			r = msix_access(t, p + 8, MSIX_LOAD64, &v[1]);
+		msix_access(t, p, MSIX_LOAD64, &v[0]);
+		msix_access(t, p + 8, MSIX_LOAD64, &v[1]);
 	}
 	memcpy(e, v, sizeof(*e));
-	return r;
 }
 
 /* Set or clear entry @index's Pending bit; returns its old value. */
@@ -461,36 +439,6 @@ static int msix_pba_update(struct kvm_msix_table_dev *t, u32 index, bool set)
 
 	return msix_access(t, (u32 __user *)t->pba + index / 32,
 			   set ? MSIX_PBA_SET : MSIX_PBA_CLEAR, &bit);
-}
-
-/*
- * Map again the pages whose cache the MMU notifier invalidated (the VMM's
- * memory was swapped, migrated or remapped), so that a retried access can
- * succeed.  Sleeps, and runs on the VMM's mm.  -EFAULT if the VMM's memory
- * is gone, -EINVAL if the table is.
- */
-static int msix_refresh(struct kvm_msix_table_dev *t)
-{
-	unsigned long flags;
-	int i, idx, r = 0;
-	bool valid;
-
-	/* The caches map what current's mm holds at their addresses. */
-	if (current->mm != t->kvm->mm)
-		return -EFAULT;
-
-	idx = srcu_read_lock(&t->kvm->srcu);
-	for (i = 0; i < t->nr_pages && !r; i++) {
-		struct msix_page *pg = &t->pages[i];
-
-		read_lock_irqsave(&pg->gpc.lock, flags);
-		valid = kvm_gpc_check(&pg->gpc, pg->len);
-		read_unlock_irqrestore(&pg->gpc.lock, flags);
-		if (!valid)
-			r = kvm_gpc_refresh(&pg->gpc, pg->len);
-	}
-	srcu_read_unlock(&t->kvm->srcu, idx);
-	return r;
 }
 
 /*
@@ -592,9 +540,9 @@ static int msix_send(struct kvm_msix_table_dev *t,
  * message, or hold it in the Pending bit.  Under t->lock, for read: it
  * neither sleeps nor waits for another entry.  Returns 1 if sent (*@ret is
  * what delivery returned), 0 if held, or, having done nothing:
- * -EWOULDBLOCK if a page must be refreshed or, @inatomic, the delivery
- * cannot be made here; -ENXIO for a remapping-format entry without a GSI
- * to carry its translation, -ENOENT if that GSI is not an MSI any more.
+ * -EWOULDBLOCK if @inatomic and the message needs the slow delivery;
+ * -ENXIO for a remapping-format entry without a GSI to carry its
+ * translation, -ENOENT if that GSI is not an MSI any more.
  */
 static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
 		      const struct kvm_msix_binding *b, int irq_source_id,
@@ -606,19 +554,17 @@ static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
 
 	lockdep_assert_held(&t->lock);
 
-	r = msix_load_entry(t, index, &e);
-	if (r)
-		return r;
+	msix_load_entry(t, index, &e);
+	if (msix_translated(t, &e) && !b)
+		return -ENXIO;
+	if (msix_held(t, index, &e)) {
+		msix_pba_update(t, index, true);
+		return 0;
+	}
 	if (msix_translated(t, &e)) {
-		if (!b)
-			return -ENXIO;
 		if (!msix_route_of(t->kvm, b, &route))
 			return -ENOENT;
 		rp = &route;
-	}
-	if (msix_held(t, index, &e)) {
-		r = msix_pba_update(t, index, true);
-		return r < 0 ? r : 0;
 	}
 	r = msix_send(t, &e, rp, irq_source_id, line_status, inatomic);
 	if (r == -EWOULDBLOCK)
@@ -631,151 +577,83 @@ static int msix_raise(struct kvm_msix_table_dev *t, u32 index,
  * The entry, its function or its report may have just let go: if its
  * Pending bit is set and nothing holds it any more, clear the bit and send
  * the message once.  Whoever set the bit, the kernel or the VMM.  Under
- * t->lock for write, so no decision on the entry runs meanwhile; 0 or
- * -EWOULDBLOCK.
+ * t->lock for write, so no decision on the entry runs meanwhile.
  */
-static int msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
+static void msix_deliver_pending(struct kvm_msix_table_dev *t, u32 index)
 {
 	struct kvm_kernel_irq_routing_entry route, *rp = NULL;
 	struct kvm_msix_entry e;
-	int r;
 
 	lockdep_assert_held_write(&t->lock);
 
-	r = msix_load_entry(t, index, &e);
-	if (r || msix_held(t, index, &e))
-		return r;
+	msix_load_entry(t, index, &e);
+	if (msix_held(t, index, &e))
+		return;
 	if (msix_translated(t, &e)) {
 		/* Without a route to send it by, it stays pending. */
 		if (!msix_route_of(t->kvm, xa_load(&t->bindings, index),
 				   &route))
-			return 0;
+			return;
 		rp = &route;
 	}
-	r = msix_pba_update(t, index, false);
-	if (r > 0)
+	if (msix_pba_update(t, index, false))
 		msix_send(t, &e, rp, KVM_USERSPACE_IRQ_SOURCE_ID, false, false);
-	return r < 0 ? r : 0;
-}
-
-/*
- * Run @fn on @t under t->lock for write until it needs no page refreshed.
- * @fn must be idempotent: it may run again after a partial run.  Returns
- * what @fn returned, or -EFAULT if a page could not be mapped again.
- */
-static int msix_write_locked(struct kvm_msix_table_dev *t,
-			     int (*fn)(struct kvm_msix_table_dev *t, void *arg),
-			     void *arg)
-{
-	int r;
-
-	int idx;
-
-	for (;;) {
-		/* For kvm_gpc_check(), outside a vCPU's own SRCU section. */
-		idx = srcu_read_lock(&t->kvm->srcu);
-		write_lock_irq(&t->lock);
-		r = fn(t, arg);
-		write_unlock_irq(&t->lock);
-		srcu_read_unlock(&t->kvm->srcu, idx);
-		if (r != -EWOULDBLOCK)
-			return r;
-		if (msix_refresh(t))
-			return -EFAULT;
-	}
 }
 
 static void msix_update_posting(struct kvm_msix_table_dev *t, u32 index);
-
-struct msix_guest_write {
-	struct kvm_vcpu *vcpu;
-	u32 index;
-	u32 reg;
-	int len;
-	const void *val;
-	/* Out: the entry before and after. */
-	struct kvm_msix_entry old, new;
-	bool stored;
-};
-
-/*
- * Store a guest write to an entry, and record what it tells the VMM; once
- * stored, deliver what the unmasked entry holds pending.
- */
-static int msix_guest_write(struct kvm_msix_table_dev *t, void *arg)
-{
-	struct msix_guest_write *w = arg;
-	void __user *p = (u8 __user *)&t->table[w->index] + w->reg;
-	enum msix_write_action action;
-	bool reporting, can_report;
-	u64 v = 0;
-	int r;
-
-	if (w->stored)
-		goto stored;
-
-	r = msix_load_entry(t, w->index, &w->old);
-	if (r)
-		return r;
-	w->new = w->old;
-	memcpy((u8 *)&w->new + w->reg, w->val, w->len);
-
-	reporting = msix_reporting(w->vcpu, t, w->index);
-	can_report = reporting || msix_can_report(w->vcpu);
-	/* A function whose every message the VMM translates reports all. */
-	action = msix_decide_write(&w->old, &w->new,
-				   t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
-				   (t->flags & KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS) &&
-				   !(t->ctrl & KVM_MSIX_CTRL_TRANSLATED),
-				   msix_dirty(t, w->index), can_report);
-	if (action == MSIX_WRITE_NONE)
-		return 0;
-	if (action == MSIX_WRITE_USER)
-		return -EOPNOTSUPP;
-
-	/* One store of the guest's width, as a device would see it. */
-	memcpy(&v, w->val, w->len);
-	r = msix_access(t, p, w->len == 8 ? MSIX_STORE64 : MSIX_STORE32, &v);
-	if (r)
-		return r;
-	w->stored = true;
-	if (action == MSIX_WRITE_REPORT)
-		msix_report_entry(w->vcpu, t, w->index, &w->new);
-	/* Unless this exit, which reads the entry when taken, shows it. */
-	else if (action == MSIX_WRITE_MARK && !reporting)
-		__set_bit(w->index, t->dirty);
-stored:
-	if (msix_entry_masked(&w->new))
-		return 0;
-	return msix_deliver_pending(t, w->index);
-}
 
 /* A write of @len (4 or 8) bytes at offset @off of the table. */
 static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 			    u64 off, int len, const void *val)
 {
-	struct msix_guest_write w = {
-		.vcpu = vcpu,
-		.index = off / KVM_MSIX_ENTRY_SIZE,
-		.reg = off % KVM_MSIX_ENTRY_SIZE,
-		.len = len,
-		.val = val,
-	};
-	int r;
+	u32 index = off / KVM_MSIX_ENTRY_SIZE, reg = off % KVM_MSIX_ENTRY_SIZE;
+	void __user *p = (u8 __user *)&t->table[index] + reg;
+	enum msix_write_action action;
+	struct kvm_msix_entry old, new;
+	bool reporting, can_report;
+	u64 v = 0;
 
 	if (len != 4 && len != 8)
 		return -EOPNOTSUPP;
-	r = msix_write_locked(t, msix_guest_write, &w);
-	if (!w.stored)
-		return r == -EFAULT ? -EOPNOTSUPP : r;
+
+	write_lock_irq(&t->lock);
+	msix_load_entry(t, index, &old);
+	new = old;
+	memcpy((u8 *)&new + reg, val, len);
+
+	reporting = msix_reporting(vcpu, t, index);
+	can_report = reporting || msix_can_report(vcpu);
+	/* A function whose every message the VMM translates reports all. */
+	action = msix_decide_write(&old, &new,
+				   t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES,
+				   (t->flags & KVM_MSIX_TABLE_FLAG_NO_UPDATE_EXITS) &&
+				   !(t->ctrl & KVM_MSIX_CTRL_TRANSLATED),
+				   msix_dirty(t, index), can_report);
+	if (action == MSIX_WRITE_NONE || action == MSIX_WRITE_USER) {
+		write_unlock_irq(&t->lock);
+		return action == MSIX_WRITE_NONE ? 0 : -EOPNOTSUPP;
+	}
+
+	/* One store of the guest's width, as a device would see it. */
+	memcpy(&v, val, len);
+	msix_access(t, p, len == 8 ? MSIX_STORE64 : MSIX_STORE32, &v);
+	if (action == MSIX_WRITE_REPORT)
+		msix_report_entry(vcpu, t, index, &new);
+	/* Unless this exit, which reads the entry when taken, shows it. */
+	else if (action == MSIX_WRITE_MARK && !reporting)
+		__set_bit(index, t->dirty);
+	if (!msix_entry_masked(&new))
+		msix_deliver_pending(t, index);
+	write_unlock_irq(&t->lock);
+
 	/*
 	 * Posting follows the mask and the message; it is switched before
 	 * the write completes, so that from then on the device's interrupts
 	 * reach the decision above.
 	 */
-	if (msix_entry_masked(&w.old) != msix_entry_masked(&w.new) ||
-	    memcmp(&w.old, &w.new, offsetof(struct kvm_msix_entry, ctrl)))
-		msix_update_posting(t, w.index);
+	if (msix_entry_masked(&old) != msix_entry_masked(&new) ||
+	    memcmp(&old, &new, offsetof(struct kvm_msix_entry, ctrl)))
+		msix_update_posting(t, index);
 	return 0;
 }
 
@@ -832,14 +710,8 @@ static void msix_table_release(struct kref *ref)
 	struct kvm_msix_table_dev *t =
 		container_of(ref, struct kvm_msix_table_dev, ref);
 
-	int i;
-
-	/*
-	 * Unbound and off the bus: no decision can start on the table, and
-	 * those still in flight find the caches invalid.
-	 */
-	for (i = 0; i < t->nr_pages; i++)
-		kvm_gpc_deactivate(&t->pages[i].gpc);
+	/* Unbound and off the bus: no decision can reach the pages. */
+	unpin_user_pages_dirty_lock(t->pages, t->nr_pinned, true);
 	xa_destroy(&t->bindings);
 	kfree(t->unacked);
 	bitmap_free(t->dirty);
@@ -1048,28 +920,28 @@ static u32 msix_nr_pages(u64 uaddr, u64 len)
 }
 
 /*
- * Map each page of the table, then of the PBA, for the kernel; the caches
- * stay on the VM's list, invalidated by its MMU notifier, until the table
- * is freed.
+ * Pin the VMM's pages that hold the table, then the PBA, for as long as
+ * the table is defined.  A few pages per table (at most 9 for the table,
+ * 2 for the PBA), charged to the VMM as its own memory already is; unlike
+ * a gfn_to_pfn_cache they never need mapping again, so every interrupt is
+ * decided where it arrives, and a VMM that remaps its memory only loses
+ * sight of its own table.
  */
-static int msix_map_pages(struct kvm_msix_table_dev *t,
+static int msix_pin_pages(struct kvm_msix_table_dev *t,
 			  const struct kvm_msix_table *table)
 {
 	u64 start[2] = { table->table_uaddr, table->pba_uaddr };
-	u64 end[2] = { start[0] + t->nr_entries * KVM_MSIX_ENTRY_SIZE,
-		       start[1] + msix_pba_len(t->nr_entries) };
-	struct msix_page *pg = t->pages;
-	u64 addr, next;
+	u32 n[2] = { t->nr_table_pages, t->nr_pages - t->nr_table_pages };
 	int i, r;
 
 	for (i = 0; i < 2; i++) {
-		for (addr = start[i]; addr < end[i]; addr = next, pg++) {
-			next = min(PAGE_ALIGN_DOWN(addr) + PAGE_SIZE, end[i]);
-			pg->len = next - addr;
-			r = kvm_gpc_activate_hva(&pg->gpc, addr, pg->len);
-			if (r)
-				return r;
-		}
+		r = pin_user_pages_fast(PAGE_ALIGN_DOWN(start[i]), n[i],
+					FOLL_WRITE | FOLL_LONGTERM,
+					t->pages + t->nr_pinned);
+		if (r > 0)
+			t->nr_pinned += r;
+		if (r != n[i])
+			return r < 0 ? r : -EFAULT;
 	}
 	return 0;
 }
@@ -1249,7 +1121,7 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	bool unmapped = table->flags & KVM_MSIX_TABLE_FLAG_UNMAPPED;
 	struct msix_bus_dev *devs[2];
 	struct kvm_msix_table_dev *t;
-	u32 i, nr_pages, nr_table_pages;
+	u32 nr_pages, nr_table_pages;
 	struct msix_layout l = {};
 	unsigned int nr;
 	int r;
@@ -1267,8 +1139,6 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 		return -ENOMEM;
 	t->nr_pages = nr_pages;
 	t->nr_table_pages = nr_table_pages;
-	for (i = 0; i < nr_pages; i++)
-		kvm_gpc_init(&t->pages[i].gpc, kvm);
 
 	kref_init(&t->ref);
 	rwlock_init(&t->lock);
@@ -1285,7 +1155,7 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	t->pba = u64_to_user_ptr(table->pba_uaddr);
 	t->window = u64_to_user_ptr(table->window_uaddr);
 
-	r = msix_map_pages(t, table);
+	r = msix_pin_pages(t, table);
 	if (r)
 		goto out_free;
 	/*
@@ -1339,8 +1209,16 @@ out_free:
 	return r;
 }
 
-/* Some table has a bound entry: irqfd wakeups and kvm_set_irq() look. */
-DEFINE_STATIC_KEY_FALSE(kvm_msix_bound);
+/*
+ * Some table has a bound entry: irqfd wakeups and kvm_set_irq() look.
+ * Turned off a second after the last binding goes.
+ */
+DEFINE_STATIC_KEY_DEFERRED_FALSE(kvm_msix_bound, HZ);
+
+void kvm_msix_exit(void)
+{
+	static_key_deferred_flush(&kvm_msix_bound);
+}
 
 /*
  * Whether IRQ bypass (VT-d posted interrupts, AVIC) may post bound GSI @b
@@ -1349,21 +1227,16 @@ DEFINE_STATIC_KEY_FALSE(kvm_msix_bound);
  * enabled and the function unmasked, and the route is the entry's message
  * (for a message only the VMM translates, the VMM has seen its change).
  * Otherwise the device's interrupts must reach the host, whose irqfd
- * wakeup decides from the table.  -EWOULDBLOCK if the entry's page is not
- * mapped now.
+ * wakeup decides from the table.
  */
-static int msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
+static bool msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
 {
 	struct kvm_kernel_irq_routing_entry route[KVM_NR_IRQCHIPS];
 	struct kvm_msix_table_dev *t = b->t;
 	struct kvm_msix_entry e;
-	int n, idx, r;
+	int n, idx;
 
-	idx = srcu_read_lock(&kvm->srcu);
-	r = msix_load_entry(t, b->entry, &e);
-	srcu_read_unlock(&kvm->srcu, idx);
-	if (r)
-		return r;
+	msix_load_entry(t, b->entry, &e);
 	if (msix_entry_masked(&e) || msix_function_masked(t))
 		return false;
 	if (msix_translated(t, &e))
@@ -1388,55 +1261,27 @@ static bool msix_note_posting(struct kvm_msix_binding *b, bool posted)
 	return true;
 }
 
-/* Switch the IRTEs of @gsi's IRQ bypass producers (assigned devices). */
-static void msix_update_irtes(struct kvm *kvm, u32 gsi, bool posted)
-{
-#if IS_ENABLED(CONFIG_HAVE_KVM_IRQ_BYPASS)
-	struct kvm_kernel_irqfd *irqfd;
-
-	lockdep_assert_held(&kvm->irqfds.lock);
-
-	list_for_each_entry(irqfd, &kvm->irqfds.items, list)
-		if (irqfd->gsi == gsi && irqfd->producer)
-			WARN_ON(kvm_arch_update_irqfd_routing(kvm,
-							      irqfd->producer->irq,
-							      gsi, posted));
-#endif
-}
-
 /*
  * Entry @index of @t changed (mask, message, Function Mask, report): post
  * its GSI, or stop posting it, as it now allows.  Called after the change
  * is stored; decisions are serialized by kvm->irqfds.lock and each reads
  * the state it decides on, so the last one stands.  Switching to remapped
  * mode before a mask write completes means that from then on the device's
- * interrupts reach the host and set the Pending bit.  Sleeps; runs on the
- * VMM's mm.
+ * interrupts reach the host and set the Pending bit.
  */
 static void msix_update_posting(struct kvm_msix_table_dev *t, u32 index)
 {
 	struct kvm *kvm = t->kvm;
 	struct kvm_msix_binding *b;
-	bool refreshed = false;
-	int r;
 
 	/* Bindings change under slots_lock, and then decide themselves. */
 	if (!xa_load(&t->bindings, index))
 		return;
-	for (;;) {
-		spin_lock_irq(&kvm->irqfds.lock);
-		b = xa_load(&t->bindings, index);
-		r = b ? msix_postable(kvm, b) : 0;
-		/* Not mapped again: not posted, which is slower, never wrong. */
-		if (b && (r != -EWOULDBLOCK || refreshed) &&
-		    msix_note_posting(b, r > 0))
-			msix_update_irtes(kvm, b->gsi, b->posted);
-		spin_unlock_irq(&kvm->irqfds.lock);
-		if (r != -EWOULDBLOCK || refreshed)
-			return;
-		msix_refresh(t);
-		refreshed = true;
-	}
+	spin_lock_irq(&kvm->irqfds.lock);
+	b = xa_load(&t->bindings, index);
+	if (b && msix_note_posting(b, msix_postable(kvm, b)))
+		kvm_irqfd_update_posting(kvm, b->gsi, b->posted);
+	spin_unlock_irq(&kvm->irqfds.lock);
 }
 
 /*
@@ -1453,7 +1298,7 @@ bool kvm_msix_gsi_postable(struct kvm *kvm, u32 gsi)
 	rcu_read_lock();
 	b = xa_load(&kvm->msix_gsis, gsi);
 	if (b) {
-		posted = msix_postable(kvm, b) > 0;
+		posted = msix_postable(kvm, b);
 		msix_note_posting(b, posted);
 	}
 	rcu_read_unlock();
@@ -1475,10 +1320,11 @@ static void msix_retire(struct kvm_msix_table_dev *t,
 
 	spin_lock_irq(&kvm->irqfds.lock);
 	if (msix_note_posting(b, true))
-		msix_update_irtes(kvm, b->gsi, true);
+		kvm_irqfd_update_posting(kvm, b->gsi, true);
 	spin_unlock_irq(&kvm->irqfds.lock);
 
-	static_branch_dec(&kvm_msix_bound);
+	/* Deferred: no cpus_read_lock() under slots_lock. */
+	static_branch_slow_dec_deferred(&kvm_msix_bound);
 	kfree_rcu(b, rcu);
 }
 
@@ -1565,9 +1411,7 @@ void kvm_msix_irq_routing_update(struct kvm *kvm)
 	struct kvm_msix_binding *b;
 	unsigned long id, index;
 
-	if (xa_empty(&kvm->msix_gsis))
-		return;
-
+	/* Under slots_lock: a bind racing with this sees one or the other. */
 	mutex_lock(&kvm->slots_lock);
 	xa_for_each(&kvm->msix_tables, id, t) {
 		xa_for_each(&t->bindings, index, b) {
@@ -1610,7 +1454,6 @@ static int msix_bind(struct kvm_msix_table_dev *t, u32 entry, u32 gsi)
 	 * Rebinding an entry moves it to the new GSI: the new binding is in
 	 * place before the old one goes, so a failure leaves the old one.
 	 */
-	static_branch_inc(&kvm_msix_bound);
 	r = xa_insert(&kvm->msix_gsis, gsi, b, GFP_KERNEL_ACCOUNT);
 	if (!r) {
 		old = xa_store(&t->bindings, entry, b, GFP_KERNEL_ACCOUNT);
@@ -1621,14 +1464,14 @@ static int msix_bind(struct kvm_msix_table_dev *t, u32 entry, u32 gsi)
 			xa_erase(&kvm->msix_gsis, old->gsi);
 	}
 	if (r) {
-		static_branch_dec(&kvm_msix_bound);
 		kfree(b);
 		return r;
 	}
 	if (old)
 		msix_retire(t, old);
 	msix_update_posting(t, entry);
-	return 0;
+	/* The new binding holds the caller's reference to the key. */
+	return 1;
 }
 
 int kvm_vm_ioctl_set_msix_entry_irq(struct kvm *kvm,
@@ -1642,6 +1485,14 @@ int kvm_vm_ioctl_set_msix_entry_irq(struct kvm *kvm,
 		return -EINVAL;
 	if ((irq->flags & KVM_MSIX_ENTRY_IRQ_UNBIND) && irq->gsi)
 		return -EINVAL;
+
+	/*
+	 * Each binding holds a reference to the key; take it here, outside
+	 * slots_lock (it takes cpus_read_lock(), which nests outside
+	 * kvm_lock and hence slots_lock), before the binding is visible.
+	 */
+	if (!(irq->flags & KVM_MSIX_ENTRY_IRQ_UNBIND))
+		static_branch_inc(&kvm_msix_bound.key);
 
 	mutex_lock(&kvm->slots_lock);
 	t = msix_find_table(kvm, irq->table_id);
@@ -1658,41 +1509,30 @@ int kvm_vm_ioctl_set_msix_entry_irq(struct kvm *kvm,
 		r = msix_bind(t, irq->entry, irq->gsi);
 	}
 	mutex_unlock(&kvm->slots_lock);
-	return r;
+
+	if (!(irq->flags & KVM_MSIX_ENTRY_IRQ_UNBIND) && r != 1)
+		static_branch_slow_dec_deferred(&kvm_msix_bound);
+	return r > 0 ? 0 : r;
 }
 
 /* Deliver, once each, the pending entries nothing holds any more. */
-static int msix_deliver_all_pending(struct kvm_msix_table_dev *t)
+static void msix_deliver_all_pending(struct kvm_msix_table_dev *t)
 {
 	u32 i, bit, nr = DIV_ROUND_UP(t->nr_entries, 64);
 	u64 bits;
-	int r;
 
 	lockdep_assert_held_write(&t->lock);
 
 	for (i = 0; i < nr; i++) {
-		r = msix_access(t, &t->pba[i], MSIX_LOAD64, &bits);
-		if (r)
-			return r;
+		msix_access(t, &t->pba[i], MSIX_LOAD64, &bits);
 		for (bits = le64_to_cpu((__force __le64)bits); bits;
 		     bits &= bits - 1) {
 			bit = __ffs64(bits);
 			if (i * 64 + bit >= t->nr_entries)
 				break;
-			r = msix_deliver_pending(t, i * 64 + bit);
-			if (r)
-				return r;
+			msix_deliver_pending(t, i * 64 + bit);
 		}
 	}
-	return 0;
-}
-
-static int msix_set_ctrl(struct kvm_msix_table_dev *t, void *arg)
-{
-	WRITE_ONCE(t->ctrl, *(u32 *)arg);
-	/* The VMM's routes are current: nothing waits for a report. */
-	memset(t->unacked, 0, t->nr_entries * sizeof(*t->unacked));
-	return msix_deliver_all_pending(t);
 }
 
 int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
@@ -1702,6 +1542,7 @@ int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 	struct kvm_msix_binding *b;
 	unsigned long index;
 	int r = 0;
+	u32 i;
 
 	if (ctrl->flags & ~KVM_MSIX_VALID_CTRL)
 		return -EINVAL;
@@ -1718,10 +1559,16 @@ int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 	 * held.  Rescan every time: a VMM that changed Vector Control or the
 	 * PBA itself, or updated the routes of translated entries, calls this
 	 * to have the kernel act on it, and once this returns no interrupt
-	 * decided before is still to come.  Should the memory be gone, the
-	 * pending bits stay for the next call.
+	 * decided before is still to come.  The same goes for posting.
 	 */
-	msix_write_locked(t, msix_set_ctrl, &ctrl->flags);
+	write_lock_irq(&t->lock);
+	WRITE_ONCE(t->ctrl, ctrl->flags);
+	/* The VMM's routes are current: nothing waits for a report. */
+	for (i = 0; i < t->nr_entries; i++)
+		WRITE_ONCE(t->unacked[i], 0);
+	msix_deliver_all_pending(t);
+	write_unlock_irq(&t->lock);
+
 	xa_for_each(&t->bindings, index, b)
 		msix_update_posting(t, index);
 out:
@@ -1730,114 +1577,62 @@ out:
 }
 
 /*
- * The table is the VMM's memory.  irqfd injection that cannot decide in
- * its wakeup runs in a kworker: lend it the VMM's address space to map the
- * table again, as the Xen event channel code does.  Returns 1 if it did,
- * 0 if current already runs on it, < 0 if the memory is unreachable.
- */
-static int msix_use_mm(struct kvm *kvm)
-{
-	if (current->mm == kvm->mm)
-		return 0;
-	if (current->mm || !(current->flags & PF_KTHREAD))
-		return -EFAULT;
-	if (!mmget_not_zero(kvm->mm))
-		return -EFAULT;
-	kthread_use_mm(kvm->mm);
-	return 1;
-}
-
-static void msix_unuse_mm(struct kvm *kvm, int used)
-{
-	if (used > 0) {
-		kthread_unuse_mm(kvm->mm);
-		mmput(kvm->mm);
-	}
-}
-
-/*
  * An interrupt on bound @gsi: the entry decides, under RCU and t->lock for
- * read.  -ENOENT if the GSI is not bound (any more); otherwise as
- * msix_raise().  With @ref, a table that needs a page refreshed is
- * returned there with a reference.
+ * read.  -ENOENT if the GSI is not bound (any more) or, for a message only
+ * the VMM translates, not an MSI any more; otherwise as msix_raise().
  */
-static int msix_raise_gsi(struct kvm *kvm, u32 gsi, int irq_source_id,
-			  bool line_status, bool inatomic, int *ret,
-			  struct kvm_msix_table_dev **ref)
+static int msix_raise_gsi(struct kvm *kvm, int irq_source_id, u32 gsi,
+			  bool line_status, bool inatomic, int *ret)
 {
 	struct kvm_msix_table_dev *t;
 	struct kvm_msix_binding *b;
 	unsigned long flags;
-	int idx, r = -ENOENT;
+	int r = -ENOENT;
 
 	rcu_read_lock();
 	b = xa_load(&kvm->msix_gsis, gsi);
 	if (!b)
 		goto out;
 	t = b->t;
-	/* For kvm_gpc_check(), as kvm_xen_set_evtchn_fast() does. */
-	idx = srcu_read_lock(&kvm->srcu);
 	read_lock_irqsave(&t->lock, flags);
 	/* Unbound since the lookup?  msix_retire() waits for this lock. */
 	if (xa_load(&kvm->msix_gsis, gsi) == b)
 		r = msix_raise(t, b->entry, b, irq_source_id, line_status,
 			       inatomic, ret);
 	read_unlock_irqrestore(&t->lock, flags);
-	srcu_read_unlock(&kvm->srcu, idx);
-	if (r == -EWOULDBLOCK && ref && kref_get_unless_zero(&t->ref))
-		*ref = t;
 out:
 	rcu_read_unlock();
 	return r;
 }
 
 /*
- * irqfd_wakeup() of a GSI bound to an entry, in atomic context (maybe a
- * device's hard interrupt): decide here and now, delivering as
- * kvm_arch_set_irq_inatomic() does or setting the Pending bit, before the
- * eventfd write returns.  -EWOULDBLOCK: the irqfd's work item must inject
- * (a page of the table is not mapped now, or the message needs the slow
- * delivery), through kvm_set_irq().
+ * irqfd_wakeup() of @gsi, in atomic context (maybe a device's hard
+ * interrupt): if an entry is bound to it, decide here and now, delivering
+ * as kvm_arch_set_irq_inatomic() does or setting the Pending bit, before
+ * the eventfd write returns.  -ENOENT: not bound, deliver as routed;
+ * -EWOULDBLOCK: the message needs the slow delivery, which the irqfd's
+ * work item makes through kvm_set_irq(), as for any MSI.
  */
-int kvm_msix_set_irq_inatomic(struct kvm *kvm, u32 gsi, int irq_source_id)
+int kvm_msix_set_irq_inatomic(struct kvm *kvm, int irq_source_id, u32 gsi)
 {
 	int r, ret = 0;
 
-	r = msix_raise_gsi(kvm, gsi, irq_source_id, false, true, &ret, NULL);
+	r = msix_raise_gsi(kvm, irq_source_id, gsi, false, true, &ret);
 	if (r < 0)
-		return -EWOULDBLOCK;
+		return r == -ENOENT ? r : -EWOULDBLOCK;
 	return r ? ret : 0;
 }
 
 /*
  * kvm_set_irq() of a GSI that is bound to an entry: the entry decides,
- * with the caller's source and line status; pages that are not mapped are
- * mapped again.  Should the table or PBA memory be gone, deliver through
- * the route: losing an interrupt is worse than delivering one the guest
- * masked.
+ * with the caller's source and line status.  Unbound meanwhile: as routed.
  */
 int kvm_msix_set_irq(struct kvm *kvm, int irq_source_id, u32 gsi,
 		     bool line_status)
 {
-	struct kvm_msix_table_dev *t;
-	int used, r, ret = 0;
+	int r, ret = 0;
 
-	for (;;) {
-		t = NULL;
-		r = msix_raise_gsi(kvm, gsi, irq_source_id, line_status, false,
-				   &ret, &t);
-		if (r != -EWOULDBLOCK)
-			break;
-		if (!t)
-			break;
-		used = msix_use_mm(kvm);
-		r = used < 0 ? used : msix_refresh(t);
-		msix_unuse_mm(kvm, used);
-		kref_put(&t->ref, msix_table_release);
-		if (r)
-			break;
-	}
-	/* Not bound any more, or the memory is gone: as routed. */
+	r = msix_raise_gsi(kvm, irq_source_id, gsi, line_status, false, &ret);
 	if (r < 0)
 		return msix_deliver_gsi(kvm, gsi, irq_source_id, line_status);
 	return r ? ret : 0;
@@ -1847,7 +1642,7 @@ int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 {
 	struct kvm_msix_table_dev *t;
 	unsigned long flags;
-	int idx, r, ret = 0;
+	int r, ret = 0;
 	u32 index;
 
 	if (sig->flags || sig->reserved || !kvm_arch_irqchip_in_kernel(kvm))
@@ -1861,21 +1656,10 @@ int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 		goto out;
 	index = array_index_nospec(sig->entry, t->nr_entries);
 
-	for (;;) {
-		idx = srcu_read_lock(&kvm->srcu);
-		read_lock_irqsave(&t->lock, flags);
-		r = msix_raise(t, index, xa_load(&t->bindings, index),
-			       KVM_USERSPACE_IRQ_SOURCE_ID, false, false, &ret);
-		read_unlock_irqrestore(&t->lock, flags);
-		srcu_read_unlock(&kvm->srcu, idx);
-		if (r != -EWOULDBLOCK)
-			break;
-		r = msix_refresh(t);
-		if (r) {
-			r = -EFAULT;
-			break;
-		}
-	}
+	read_lock_irqsave(&t->lock, flags);
+	r = msix_raise(t, index, xa_load(&t->bindings, index),
+		       KVM_USERSPACE_IRQ_SOURCE_ID, false, false, &ret);
+	read_unlock_irqrestore(&t->lock, flags);
 	/* A message KVM cannot deliver, as KVM_SIGNAL_MSI would say. */
 	if (r == 1 && ret == -EINVAL)
 		r = -EINVAL;
@@ -1885,16 +1669,6 @@ int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 out:
 	kref_put(&t->ref, msix_table_release);
 	return r;
-}
-
-static int msix_ack(struct kvm_msix_table_dev *t, void *arg)
-{
-	struct kvm_vcpu *vcpu = arg;
-	u32 index = vcpu->msix_exit.entry;
-
-	if (t->unacked[index] == vcpu->msix_exit.seq)
-		WRITE_ONCE(t->unacked[index], 0);
-	return msix_deliver_pending(t, index);
 }
 
 /*
@@ -1915,7 +1689,12 @@ void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 	if (!t)
 		return;
 	if (t->gen == vcpu->msix_exit.gen && index < t->nr_entries) {
-		msix_write_locked(t, msix_ack, vcpu);
+		write_lock_irq(&t->lock);
+		if (t->unacked[index] == vcpu->msix_exit.seq) {
+			WRITE_ONCE(t->unacked[index], 0);
+			msix_deliver_pending(t, index);
+		}
+		write_unlock_irq(&t->lock);
 		msix_update_posting(t, index);
 	}
 	kref_put(&t->ref, msix_table_release);

@@ -9,6 +9,7 @@
 #ifdef CONFIG_KVM_MSIX_TABLE
 
 void kvm_msix_init(struct kvm *kvm);
+void kvm_msix_exit(void);
 void kvm_msix_destroy_vm(struct kvm *kvm);
 int kvm_msix_table_flags(struct kvm *kvm);
 int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
@@ -23,6 +24,7 @@ int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig);
 #else
 
 static inline void kvm_msix_init(struct kvm *kvm) { }
+static inline void kvm_msix_exit(void) { }
 static inline void kvm_msix_destroy_vm(struct kvm *kvm) { }
 
 #endif
