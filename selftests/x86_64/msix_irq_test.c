@@ -1571,10 +1571,10 @@ TEST(irqfd_other_process_decided)
 }
 
 /*
- * The kernel reaches the table and the PBA through mappings that the VMM's
- * mm invalidates (swap, migration, mprotect): then no interrupt may be lost
- * or delivered past the mask, and every path maps them again.  mprotect()
- * of both, read-only and back, invalidates them before each step.
+ * The VMM's mm may change its mappings of the table and the PBA (here
+ * mprotect() read-only and back, which invalidates them for KVM's MMU
+ * notifier, before each step): no interrupt may be lost or delivered past
+ * the mask, whether the irqfd, KVM_IRQ_LINE or the guest's writes decide.
  */
 #define REFRESH_ROUNDS	20
 

@@ -124,6 +124,7 @@ struct kvm_msix_table_dev {
 	 * Per entry, the report number of a remapping-format entry whose
 	 * change is reported, or about to be, and whose vCPU has not called
 	 * KVM_RUN since (0: none).  Its interrupts are held until then.
+	 * Allocated at the first such report; read with msix_unacked().
 	 */
 	u32 *unacked;
 	struct rcu_head rcu;
@@ -308,6 +309,35 @@ static inline bool msix_translated(struct kvm_msix_table_dev *t,
 	return (t->ctrl & KVM_MSIX_CTRL_TRANSLATED) || msix_entry_remappable(e);
 }
 
+static u32 msix_unacked(struct kvm_msix_table_dev *t, u32 index)
+{
+	u32 *unacked = READ_ONCE(t->unacked);
+
+	return unacked ? READ_ONCE(unacked[index]) : 0;
+}
+
+/*
+ * Give the table its report numbers, before the first report of an entry
+ * only the VMM translates: most tables never have one.
+ */
+static int msix_alloc_unacked(struct kvm_msix_table_dev *t)
+{
+	u32 *unacked = kcalloc(t->nr_entries, sizeof(*unacked),
+			       GFP_KERNEL_ACCOUNT);
+
+	if (!unacked)
+		return -ENOMEM;
+	write_lock_irq(&t->lock);
+	if (!t->unacked) {
+		/* Lockless readers (msix_postable()) see it filled. */
+		smp_store_release(&t->unacked, unacked);
+		unacked = NULL;
+	}
+	write_unlock_irq(&t->lock);
+	kfree(unacked);
+	return 0;
+}
+
 /*
  * Record the entry for KVM_EXIT_MSIX_ENTRY_UPDATED.  A remapping-format
  * entry is delivered through the route the VMM computes from the report, so
@@ -327,7 +357,9 @@ static void msix_report_entry(struct kvm_vcpu *vcpu,
 		/* Never 0, which means "nothing unacknowledged". */
 		seq = ++t->report_seq ?: ++t->report_seq;
 	}
-	WRITE_ONCE(t->unacked[index], seq);
+	/* Allocated by the caller before a translated entry's report. */
+	if (t->unacked)
+		WRITE_ONCE(t->unacked[index], seq);
 	if (t->dirty)
 		__clear_bit(index, t->dirty);
 	vcpu->msix_exit.table_id = t->id;
@@ -453,7 +485,7 @@ static bool msix_held(struct kvm_msix_table_dev *t, u32 index,
 {
 	if (msix_entry_masked(e) || msix_function_masked(t))
 		return true;
-	return msix_translated(t, e) && READ_ONCE(t->unacked[index]);
+	return msix_translated(t, e) && msix_unacked(t, index);
 }
 
 /* Deliver through @gsi's routes, as kvm_set_irq() does, bypassing the gate. */
@@ -616,6 +648,7 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	if (len != 4 && len != 8)
 		return -EOPNOTSUPP;
 
+retry:
 	write_lock_irq(&t->lock);
 	msix_load_entry(t, index, &old);
 	new = old;
@@ -632,6 +665,13 @@ static int msix_table_write(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 	if (action == MSIX_WRITE_NONE || action == MSIX_WRITE_USER) {
 		write_unlock_irq(&t->lock);
 		return action == MSIX_WRITE_NONE ? 0 : -EOPNOTSUPP;
+	}
+	if (action == MSIX_WRITE_REPORT && msix_translated(t, &new) &&
+	    !t->unacked) {
+		write_unlock_irq(&t->lock);
+		if (msix_alloc_unacked(t))
+			return -EOPNOTSUPP;
+		goto retry;
 	}
 
 	/* One store of the guest's width, as a device would see it. */
@@ -1162,11 +1202,6 @@ int kvm_vm_ioctl_define_msix_table(struct kvm *kvm,
 	 * Nothing is unreported at define: the VMM supplied the memory and
 	 * routes what it holds.
 	 */
-	r = -ENOMEM;
-	t->unacked = kcalloc(t->nr_entries, sizeof(*t->unacked),
-			     GFP_KERNEL_ACCOUNT);
-	if (!t->unacked)
-		goto out_free;
 	if (t->flags & KVM_MSIX_TABLE_FLAG_DEFER_UPDATES) {
 		t->dirty = bitmap_zalloc(t->nr_entries, GFP_KERNEL_ACCOUNT);
 		r = -ENOMEM;
@@ -1240,7 +1275,7 @@ static bool msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
 	if (msix_entry_masked(&e) || msix_function_masked(t))
 		return false;
 	if (msix_translated(t, &e))
-		return !READ_ONCE(t->unacked[b->entry]);
+		return !msix_unacked(t, b->entry);
 
 	idx = srcu_read_lock(&kvm->irq_srcu);
 	n = kvm_irq_map_gsi(kvm, route, b->gsi);
@@ -1564,7 +1599,7 @@ int kvm_vm_ioctl_set_msix_table_ctrl(struct kvm *kvm,
 	write_lock_irq(&t->lock);
 	WRITE_ONCE(t->ctrl, ctrl->flags);
 	/* The VMM's routes are current: nothing waits for a report. */
-	for (i = 0; i < t->nr_entries; i++)
+	for (i = 0; t->unacked && i < t->nr_entries; i++)
 		WRITE_ONCE(t->unacked[i], 0);
 	msix_deliver_all_pending(t);
 	write_unlock_irq(&t->lock);
@@ -1690,7 +1725,7 @@ void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 		return;
 	if (t->gen == vcpu->msix_exit.gen && index < t->nr_entries) {
 		write_lock_irq(&t->lock);
-		if (t->unacked[index] == vcpu->msix_exit.seq) {
+		if (msix_unacked(t, index) == vcpu->msix_exit.seq) {
 			WRITE_ONCE(t->unacked[index], 0);
 			msix_deliver_pending(t, index);
 		}
