@@ -107,9 +107,11 @@ struct kvm_msix_table_dev {
 	 * Interrupt decisions take it for read, so that entries of one table
 	 * are raised in parallel; guest table writes, KVM_SET_MSIX_TABLE_CTRL
 	 * and acknowledgements take it for write, so that once a mask write
-	 * has completed no delivery decided before it is still to come.
-	 * Irq-safe: a device's hard interrupt may raise an entry.  Protects
-	 * the fields below.
+	 * has completed no delivery decided before it is still to come.  A
+	 * device's hard interrupt may raise an entry: writers disable
+	 * interrupts; readers need not, as readers in interrupt context never
+	 * wait for a waiting writer (queued rwlock; tasklist_lock does the
+	 * same).  Protects the fields below.
 	 */
 	rwlock_t lock;
 	/* KVM_MSIX_CTRL_*, written by KVM_SET_MSIX_TABLE_CTRL. */
@@ -150,6 +152,8 @@ struct kvm_msix_binding {
 	 * producers' IRTEs).  kvm->irqfds.lock.
 	 */
 	bool posted;
+	/* Unbound: decisions that found it before must not use it. t->lock. */
+	bool retired;
 	struct rcu_head rcu;
 };
 
@@ -486,25 +490,6 @@ static bool msix_held(struct kvm_msix_table_dev *t, u32 index,
 	if (msix_entry_masked(e) || msix_function_masked(t))
 		return true;
 	return msix_translated(t, e) && msix_unacked(t, index);
-}
-
-/* Deliver through @gsi's routes, as kvm_set_irq() does, bypassing the gate. */
-static int msix_deliver_gsi(struct kvm *kvm, u32 gsi, int irq_source_id,
-			    bool line_status)
-{
-	struct kvm_kernel_irq_routing_entry e[KVM_NR_IRQCHIPS];
-	int n, idx, r, ret = -1;
-
-	idx = srcu_read_lock(&kvm->irq_srcu);
-	n = kvm_irq_map_gsi(kvm, e, gsi);
-	srcu_read_unlock(&kvm->irq_srcu, idx);
-
-	while (n--) {
-		r = e[n].set(&e[n], kvm, irq_source_id, 1, line_status);
-		if (r >= 0)
-			ret = r + (ret < 0 ? 0 : ret);
-	}
-	return ret;
 }
 
 /*
@@ -1349,8 +1334,9 @@ static void msix_retire(struct kvm_msix_table_dev *t,
 {
 	struct kvm *kvm = t->kvm;
 
-	/* Each decision holds t->lock from its lookup check to its end. */
+	/* Each decision holds t->lock from its check of this to its end. */
 	write_lock_irq(&t->lock);
+	b->retired = true;
 	write_unlock_irq(&t->lock);
 
 	spin_lock_irq(&kvm->irqfds.lock);
@@ -1621,7 +1607,6 @@ static int msix_raise_gsi(struct kvm *kvm, int irq_source_id, u32 gsi,
 {
 	struct kvm_msix_table_dev *t;
 	struct kvm_msix_binding *b;
-	unsigned long flags;
 	int r = -ENOENT;
 
 	rcu_read_lock();
@@ -1629,12 +1614,12 @@ static int msix_raise_gsi(struct kvm *kvm, int irq_source_id, u32 gsi,
 	if (!b)
 		goto out;
 	t = b->t;
-	read_lock_irqsave(&t->lock, flags);
-	/* Unbound since the lookup?  msix_retire() waits for this lock. */
-	if (xa_load(&kvm->msix_gsis, gsi) == b)
+	read_lock(&t->lock);
+	/* Unbound since the lookup?  msix_retire() says so under the lock. */
+	if (!b->retired)
 		r = msix_raise(t, b->entry, b, irq_source_id, line_status,
 			       inatomic, ret);
-	read_unlock_irqrestore(&t->lock, flags);
+	read_unlock(&t->lock);
 out:
 	rcu_read_unlock();
 	return r;
@@ -1659,8 +1644,9 @@ int kvm_msix_set_irq_inatomic(struct kvm *kvm, int irq_source_id, u32 gsi)
 }
 
 /*
- * kvm_set_irq() of a GSI that is bound to an entry: the entry decides,
- * with the caller's source and line status.  Unbound meanwhile: as routed.
+ * kvm_set_irq() of @gsi: if an entry is bound to it, the entry decides,
+ * with the caller's source and line status.  -ENOENT: not bound, deliver
+ * as routed.
  */
 int kvm_msix_set_irq(struct kvm *kvm, int irq_source_id, u32 gsi,
 		     bool line_status)
@@ -1669,14 +1655,13 @@ int kvm_msix_set_irq(struct kvm *kvm, int irq_source_id, u32 gsi,
 
 	r = msix_raise_gsi(kvm, irq_source_id, gsi, line_status, false, &ret);
 	if (r < 0)
-		return msix_deliver_gsi(kvm, gsi, irq_source_id, line_status);
+		return -ENOENT;
 	return r ? ret : 0;
 }
 
 int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 {
 	struct kvm_msix_table_dev *t;
-	unsigned long flags;
 	int r, ret = 0;
 	u32 index;
 
@@ -1691,10 +1676,10 @@ int kvm_vm_ioctl_signal_msix(struct kvm *kvm, struct kvm_msix_signal *sig)
 		goto out;
 	index = array_index_nospec(sig->entry, t->nr_entries);
 
-	read_lock_irqsave(&t->lock, flags);
+	read_lock(&t->lock);
 	r = msix_raise(t, index, xa_load(&t->bindings, index),
 		       KVM_USERSPACE_IRQ_SOURCE_ID, false, false, &ret);
-	read_unlock_irqrestore(&t->lock, flags);
+	read_unlock(&t->lock);
 	/* A message KVM cannot deliver, as KVM_SIGNAL_MSI would say. */
 	if (r == 1 && ret == -EINVAL)
 		r = -EINVAL;
