@@ -147,7 +147,7 @@ splats=$(grep -nE 'BUG:|WARNING:|Oops|Call Trace:|general protection fault|kerne
 # report a soft lockup or an RCU stall in the vCPU thread; l1.sh ran that
 # configuration again.  Those reports, and only those, are not splats.
 if [ "$mode" = qemu ] && grep -q '^RUN [^ ]* tcg-stall ' "$log.txt"; then
-	stalls=$(awk '/BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]+s! \[qemu-system-x86|rcu: INFO: rcu_preempt detected stalls/ { s = 1 }
+	stalls=$(awk '/BUG: soft lockup - CPU#[0-9]+ stuck for [0-9]+s! \[qemu-system-x86|rcu: INFO: rcu_preempt (detected stalls|self-detected stall)|rcu: (Stack dump where RCU GP kthread last ran|RCU grace-period kthread stack dump)/ { s = 1 }
 		      s { print NR ":" $0 } s && /<\/TASK>/ { s = 0 }' "$log.txt")
 	if [ -n "$stalls" ]; then
 		echo "# TCG stall reports in L1, not judged: $(echo "$stalls" | grep -cE 'soft lockup|rcu: INFO')"
