@@ -493,9 +493,10 @@ static bool msix_held(struct kvm_msix_table_dev *t, u32 index,
 }
 
 /*
- * The route the VMM computed for a message only it can translate: that of
- * the bound GSI, which is a single MSI route unless the VMM just routed
- * the GSI elsewhere (it is then unbound, kvm_msix_irq_routing_update()).
+ * The route of the GSI bound by @b: the VMM's translation of a message only
+ * it can translate, or what IRQ bypass would post.  A single MSI route,
+ * unless the VMM just routed the GSI elsewhere (it is then unbound,
+ * kvm_msix_irq_routing_update()).
  */
 static bool msix_route_of(struct kvm *kvm, const struct kvm_msix_binding *b,
 			  struct kvm_kernel_irq_routing_entry *route)
@@ -1251,10 +1252,9 @@ void kvm_msix_exit(void)
  */
 static bool msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
 {
-	struct kvm_kernel_irq_routing_entry route[KVM_NR_IRQCHIPS];
+	struct kvm_kernel_irq_routing_entry route;
 	struct kvm_msix_table_dev *t = b->t;
 	struct kvm_msix_entry e;
-	int n, idx;
 
 	msix_load_entry(t, b->entry, &e);
 	if (msix_entry_masked(&e) || msix_function_masked(t))
@@ -1262,13 +1262,10 @@ static bool msix_postable(struct kvm *kvm, struct kvm_msix_binding *b)
 	if (msix_translated(t, &e))
 		return !msix_unacked(t, b->entry);
 
-	idx = srcu_read_lock(&kvm->irq_srcu);
-	n = kvm_irq_map_gsi(kvm, route, b->gsi);
-	srcu_read_unlock(&kvm->irq_srcu, idx);
-	return n == 1 && route[0].type == KVM_IRQ_ROUTING_MSI &&
-	       route[0].msi.address_lo == le32_to_cpu(e.addr_lo) &&
-	       route[0].msi.address_hi == le32_to_cpu(e.addr_hi) &&
-	       route[0].msi.data == le32_to_cpu(e.data);
+	return msix_route_of(kvm, b, &route) &&
+	       route.msi.address_lo == le32_to_cpu(e.addr_lo) &&
+	       route.msi.address_hi == le32_to_cpu(e.addr_hi) &&
+	       route.msi.data == le32_to_cpu(e.data);
 }
 
 /* Record that @b's GSI is now posted or not; true if that changed. */
@@ -1306,7 +1303,8 @@ static void msix_update_posting(struct kvm_msix_table_dev *t, u32 index)
 
 /*
  * For the IRTE updates KVM makes itself (a producer arrives, a route
- * changes), under kvm->irqfds.lock: whether bound @gsi may be posted.
+ * changes), under kvm->irqfds.lock: whether @gsi may be posted (an unbound
+ * GSI may).
  */
 bool kvm_msix_gsi_postable(struct kvm *kvm, u32 gsi)
 {
