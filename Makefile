@@ -38,7 +38,9 @@ USR		:= $(BUILD)/usr
 SELFTESTS_DIR	:= $(TREE)/tools/testing/selftests/kvm
 MODULES		:= kvm.ko kvm-amd.ko kvm-intel.ko
 SELFTESTS	:= $(patsubst selftests/%.c,%,$(wildcard selftests/x86_64/*.c))
-PATCHES		:= $(sort $(wildcard patches/*.patch))
+SERIES		?= 6.12
+PATCHDIR	:= $(CURDIR)/patches/$(SERIES)
+PATCHES		:= $(sort $(wildcard $(PATCHDIR)/*.patch))
 
 # Our headers first (compat shims, then the headers the patches change),
 # then the headers package, as linux-backports does; the Kconfig symbol the
@@ -61,10 +63,10 @@ deps:
 	$(Q)KVER=$(KVER) tools/build/install-deps.sh
 
 $(TREE)/.kvm-msix-prepared: $(PATCHES) tools/build/prepare-tree.sh | deps
-	$(Q)tools/build/prepare-tree.sh unpack $(CURDIR) $(TREE) $(KSRC_TAR) $(KSRC)
+	$(Q)PATCHDIR=$(PATCHDIR) tools/build/prepare-tree.sh unpack $(CURDIR) $(TREE) $(KSRC_TAR) $(KSRC)
 
 tree: $(TREE)/.kvm-msix-prepared
-	$(Q)tools/build/prepare-tree.sh link $(CURDIR) $(TREE) $(OVERLAY)
+	$(Q)PATCHDIR=$(PATCHDIR) tools/build/prepare-tree.sh link $(CURDIR) $(TREE) $(OVERLAY)
 
 modules: tree
 	$(Q)$(MAKE) $(KBUILD_ARGS) modules

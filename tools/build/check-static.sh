@@ -40,7 +40,7 @@ added_lines() {
 		/^@@ / { split($3, a, ","); line = substr(a[1], 2); next }
 		/^\+/ { print file ":" line; line++; next }
 		/^ / { line++ }
-	' "$project"/patches/*.patch
+	' "$project"/patches/6.12/*.patch
 }
 
 # Keep the warnings that are the project's: in its files or on added lines.
@@ -67,8 +67,8 @@ echo "1..4"
 
 checkpatch="$tree/scripts/checkpatch.pl --strict --no-tree --quiet --show-types"
 # The series carries git format-patch trailers checkpatch does not need.
-$checkpatch --ignore FILE_PATH_CHANGES "$project"/patches/*.patch > "$log/cp1" 2>&1
-result "checkpatch --strict patches/" "$log/cp1"
+$checkpatch --ignore FILE_PATH_CHANGES "$project"/patches/6.12/*.patch > "$log/cp1" 2>&1
+result "checkpatch --strict patches/6.12/" "$log/cp1"
 
 (cd "$project" && $checkpatch -f $own_files) > "$log/cp2" 2>&1
 # uapi headers cannot use BIT(); <linux/kvm.h> writes (1U << n) too.

@@ -3,7 +3,7 @@
 #
 # Prepare the patched kernel tree that kvm-msix builds from:
 #   1. unpack linux-source-6.12 (or copy KSRC) into $TREE,
-#   2. apply patches/*.patch (the hooks into KVM core),
+#   2. apply $PATCHDIR/*.patch (the hooks into KVM core for this series),
 #   3. link the project's own files (virt/kvm/msix.[ch], uapi/linux/kvm_msix.h,
 #      selftests/*.c) into their places in the tree,
 #   4. build an include overlay holding only the headers the patches touch,
@@ -17,6 +17,8 @@ set -euo pipefail
 cmd=$1
 project=$2
 tree=$3
+# The hooks for this kernel series (patches/6.12 unless told otherwise).
+patchdir=${PATCHDIR:-$project/patches/6.12}
 
 link() {
 	mkdir -p "$(dirname "$tree/$2")"
@@ -40,7 +42,7 @@ if [ "$cmd" = link ]; then
 	# into the overlay, in the same relative place.
 	rm -rf "$overlay"
 	{
-		grep -h '^+++ b/' "$project"/patches/*.patch | sed 's|^+++ b/||'
+		grep -h '^+++ b/' "$patchdir"/*.patch | sed 's|^+++ b/||'
 		echo include/uapi/linux/kvm_msix.h
 	} | grep -E '^(include|arch/[^/]+/include)/.*\.h$' | sort -u |
 	while read -r h; do
@@ -69,7 +71,7 @@ else
 	tar -xf "$ksrc_tar" -C "$tree" --strip-components=1
 fi
 
-for p in "$project"/patches/*.patch; do
+for p in "$patchdir"/*.patch; do
 	echo "  PATCH   ${p#"$project"/}"
 	patch -d "$tree" -p1 --forward --quiet < "$p"
 done

@@ -20,7 +20,7 @@ stamp=$tree/.kvm-msix-patches
 
 mkdir -p "$out"
 # Selftest-only patches do not change the kernel: leave them out of the key.
-want=$(grep -L '^Subject: \[PATCH[^]]*\] KVM: selftests:' "$project"/patches/*.patch |
+want=$(grep -L '^Subject: \[PATCH[^]]*\] KVM: selftests:' "$project"/patches/6.12/*.patch |
 	xargs cat | sha1sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	# A fresh patched tree; copied over an existing one by content, so
@@ -30,7 +30,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	mkdir -p "$fresh" "$tree"
 	echo "  UNPACK  $ksrc_tar (debug kernel)"
 	tar -xf "$ksrc_tar" -C "$fresh" --strip-components=1
-	for p in "$project"/patches/*.patch; do
+	for p in "$project"/patches/6.12/*.patch; do
 		patch -d "$fresh" -p1 --forward --quiet < "$p"
 	done
 	rsync -rlc "$fresh"/ "$tree"/
