@@ -255,13 +255,22 @@ static int msix_write_user(void __user *p, int len, const void *val)
 	return r ? -EOPNOTSUPP : 0;
 }
 
-static void msix_entry_to_exit(struct kvm_vcpu *vcpu,
+/*
+ * The architecture keeps the record of the entry a vCPU reports
+ * (KVM_MSIX_TABLE's Kconfig entry).
+ */
+static inline struct kvm_msix_exit *msix_exit_of(struct kvm_vcpu *vcpu)
+{
+	return &vcpu->arch.msix_exit;
+}
+
+static void msix_entry_to_exit(struct kvm_msix_exit *x,
 			       const struct kvm_msix_entry *e)
 {
-	vcpu->msix_exit.address = (u64)le32_to_cpu(e->addr_hi) << 32 |
-				  le32_to_cpu(e->addr_lo);
-	vcpu->msix_exit.data = le32_to_cpu(e->data);
-	vcpu->msix_exit.vector_ctrl = le32_to_cpu(e->ctrl);
+	x->address = (u64)le32_to_cpu(e->addr_hi) << 32 |
+		     le32_to_cpu(e->addr_lo);
+	x->data = le32_to_cpu(e->data);
+	x->vector_ctrl = le32_to_cpu(e->ctrl);
 }
 
 /*
@@ -284,7 +293,8 @@ static bool msix_reporting(struct kvm_vcpu *vcpu, struct kvm_msix_table_dev *t,
 			   u32 index)
 {
 	return vcpu && kvm_test_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu) &&
-	       vcpu->msix_exit.gen == t->gen && vcpu->msix_exit.entry == index;
+	       msix_exit_of(vcpu)->gen == t->gen &&
+	       msix_exit_of(vcpu)->entry == index;
 }
 
 static inline bool msix_function_masked(struct kvm_msix_table_dev *t)
@@ -352,6 +362,7 @@ static void msix_report_entry(struct kvm_vcpu *vcpu,
 			      struct kvm_msix_table_dev *t, u32 index,
 			      const struct kvm_msix_entry *e)
 {
+	struct kvm_msix_exit *x = msix_exit_of(vcpu);
 	bool remap = msix_translated(t, e);
 	u32 seq = 0;
 
@@ -366,13 +377,13 @@ static void msix_report_entry(struct kvm_vcpu *vcpu,
 		WRITE_ONCE(t->unacked[index], seq);
 	if (t->dirty)
 		__clear_bit(index, t->dirty);
-	vcpu->msix_exit.table_id = t->id;
-	vcpu->msix_exit.entry = index;
-	vcpu->msix_exit.uentry = &t->table[index];
-	vcpu->msix_exit.gen = t->gen;
-	vcpu->msix_exit.seq = seq;
-	vcpu->msix_exit.remap = remap;
-	msix_entry_to_exit(vcpu, e);
+	x->table_id = t->id;
+	x->entry = index;
+	x->uentry = &t->table[index];
+	x->gen = t->gen;
+	x->seq = seq;
+	x->remap = remap;
+	msix_entry_to_exit(x, e);
 	kvm_make_request(KVM_REQ_MSIX_ENTRY_UPDATED, vcpu);
 }
 
@@ -1697,18 +1708,19 @@ out:
  */
 void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 {
+	struct kvm_msix_exit *x = msix_exit_of(vcpu);
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_msix_table_dev *t;
-	u32 index = vcpu->msix_exit.entry;
+	u32 index = x->entry;
 
-	vcpu->msix_exit.ack_pending = false;
+	x->ack_pending = false;
 
-	t = msix_get_table(kvm, vcpu->msix_exit.table_id);
+	t = msix_get_table(kvm, x->table_id);
 	if (!t)
 		return;
-	if (t->gen == vcpu->msix_exit.gen && index < t->nr_entries) {
+	if (t->gen == x->gen && index < t->nr_entries) {
 		write_lock_irq(&t->lock);
-		if (msix_unacked(t, index) == vcpu->msix_exit.seq) {
+		if (msix_unacked(t, index) == x->seq) {
 			WRITE_ONCE(t->unacked[index], 0);
 			msix_deliver_pending(t, index);
 		}
@@ -1720,6 +1732,7 @@ void kvm_msix_ack_report(struct kvm_vcpu *vcpu)
 
 void kvm_msix_prepare_exit(struct kvm_vcpu *vcpu)
 {
+	struct kvm_msix_exit *x = msix_exit_of(vcpu);
 	struct kvm_run *run = vcpu->run;
 	struct kvm_msix_entry e;
 
@@ -1729,14 +1742,14 @@ void kvm_msix_prepare_exit(struct kvm_vcpu *vcpu)
 	 * the request.  The memory is the VMM's and outlives the table; if it
 	 * is gone, report what the kernel wrote.
 	 */
-	if (!copy_from_user(&e, vcpu->msix_exit.uentry, sizeof(e)))
-		msix_entry_to_exit(vcpu, &e);
-	vcpu->msix_exit.ack_pending = vcpu->msix_exit.remap;
+	if (!copy_from_user(&e, x->uentry, sizeof(e)))
+		msix_entry_to_exit(x, &e);
+	x->ack_pending = x->remap;
 
 	run->exit_reason = KVM_EXIT_MSIX_ENTRY_UPDATED;
-	run->msix_entry_updated.table_id = vcpu->msix_exit.table_id;
-	run->msix_entry_updated.entry = vcpu->msix_exit.entry;
-	run->msix_entry_updated.address = vcpu->msix_exit.address;
-	run->msix_entry_updated.data = vcpu->msix_exit.data;
-	run->msix_entry_updated.vector_ctrl = vcpu->msix_exit.vector_ctrl;
+	run->msix_entry_updated.table_id = x->table_id;
+	run->msix_entry_updated.entry = x->entry;
+	run->msix_entry_updated.address = x->address;
+	run->msix_entry_updated.data = x->data;
+	run->msix_entry_updated.vector_ctrl = x->vector_ctrl;
 }
