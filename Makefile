@@ -40,6 +40,9 @@ MODULES		:= kvm.ko kvm-amd.ko kvm-intel.ko
 SELFTESTS	:= $(patsubst selftests/%.c,%,$(wildcard selftests/x86_64/*.c))
 SERIES		?= 6.12
 PATCHDIR	:= $(CURDIR)/patches/$(SERIES)
+# What differs between kernel series beyond the hooks (compat include
+# directories, where that series keeps its x86 selftests, ...).
+-include $(PATCHDIR)/series.mk
 PATCHES		:= $(sort $(wildcard $(PATCHDIR)/*.patch))
 
 # Our headers first (compat shims, then the headers the patches change),
