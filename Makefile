@@ -19,6 +19,9 @@
 #                      (QEMU on the in-kernel table), into build/qemu
 #   make check-qemu    real Linux guests under stock and patched QEMU inside
 #                      the test VM: MSI-X exits per phase, interrupts, I/O
+#   make series        the mainline patch series against linux-source-7.2
+#   make check-series  it applies, is checkpatch clean and builds at every
+#                      patch with the option on and off
 #   make fuzz          the access decoder under libFuzzer against its model,
 #                      bounded (part of make check); make fuzz-long: 30 min
 #
@@ -58,7 +61,7 @@ Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
 	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long \
-	qemu check-qemu check-qemu-migrate
+	qemu check-qemu check-qemu-migrate series check-series
 
 all: modules headers selftests tools
 
@@ -152,6 +155,18 @@ check-qemu: all qemu
 # same with the table off), about 5 minutes; not in CI (see README).
 check-qemu-migrate: all qemu
 	$(Q)CONFIGS="migrate_off migrate" tools/qemu/check-qemu.sh $(CURDIR) $(BUILD)
+
+# The mainline series (tools/series): kvm-msix as git format-patch output
+# against linux-source-7.2 in $(BUILD)/series/series; check-series applies
+# it to a clean tree, runs checkpatch --strict per patch and builds in tree
+# at every patch with CONFIG_KVM_MSIX on and off (about 30 minutes).
+MAINLINE_KSRC_TAR ?= $(BUILD)/src/linux-source-7.2.tar.xz
+
+series:
+	$(Q)tools/series/make-series.sh $(CURDIR) $(BUILD)/series $(MAINLINE_KSRC_TAR)
+
+check-series: series
+	$(Q)tools/series/check-series.sh $(CURDIR) $(BUILD)/series
 
 install: modules
 	install -d $(DESTDIR)/lib/modules/$(KVER)/updates/kvm-msix
