@@ -47,12 +47,17 @@ PATCHDIR	:= $(CURDIR)/patches/$(SERIES)
 # directories, where that series keeps its x86 selftests, ...).
 -include $(PATCHDIR)/series.mk
 PATCHES		:= $(sort $(wildcard $(PATCHDIR)/*.patch))
+# What modinfo shows (Kbuild): the project's version and commit.
+VERSION_LINE	:= $(shell tools/build/version.sh $(CURDIR))
+KVM_MSIX_VERSION := $(word 1,$(VERSION_LINE))
+KVM_MSIX_INFO	:= kvm-msix $(KVM_MSIX_VERSION) ($(word 2,$(VERSION_LINE))), patches/$(SERIES)
 
 # Our headers first (compat shims, then the headers the patches change),
 # then the headers package, as linux-backports does; the Kconfig symbol the
 # patches add is not in the distro's autoconf.h.
 KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
-		   CONFIG_KVM_MSIX_TABLE=y \
+		   CONFIG_KVM_MSIX_TABLE=y KVM_MSIX_VERSION="$(KVM_MSIX_VERSION)" \
+		   KVM_MSIX_INFO="$(KVM_MSIX_INFO)" \
 		   NOSTDINC_FLAGS="-I$(CURDIR)/include -I$(OVERLAY)/arch/x86/include \
 				   -I$(OVERLAY)/include -I$(OVERLAY)/include/uapi \
 				   -DCONFIG_KVM_MSIX_TABLE=1"
