@@ -24,6 +24,8 @@
 #                      patch with the option on and off
 #   make fuzz          the access decoder under libFuzzer against its model,
 #                      bounded (part of make check); make fuzz-long: 30 min
+#   make deb           the kvm-msix-dkms Debian package (DKMS builds the
+#                      modules for the kernels it has sources for) in build/deb
 #
 # Packagers: KVER, KDIR (kernel headers/build dir), KSRC_TAR or KSRC (an
 # unpacked, unpatched 6.12.y source tree) select another 6.12.y kernel.
@@ -66,7 +68,7 @@ Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
 	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long \
-	qemu check-qemu check-qemu-migrate series check-series
+	qemu check-qemu check-qemu-migrate series check-series deb
 
 all: modules headers selftests tools
 
@@ -172,6 +174,11 @@ series:
 
 check-series: series
 	$(Q)tools/series/check-series.sh $(CURDIR) $(BUILD)/series
+
+# The DKMS package: sources, a KVM snapshot and the patches per series of
+# tools/deb/kernels that has patches (README, "Install with DKMS").
+deb: deps
+	$(Q)tools/deb/build-deb.sh $(CURDIR) $(BUILD)
 
 install: modules
 	install -d $(DESTDIR)/lib/modules/$(KVER)/updates/kvm-msix

@@ -17,6 +17,8 @@ pkgs=(
 	# make qemu: Debian's qemu source package, built minimal (tools/qemu)
 	dpkg-dev git ninja-build python3-venv libglib2.0-dev libfdt-dev
 	libslirp-dev libpixman-1-dev zlib1g-dev
+	# make deb, make check-deb: the DKMS package and its test chroot
+	debhelper dh-dkms debootstrap
 )
 
 missing=()
