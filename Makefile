@@ -26,6 +26,8 @@
 #                      bounded (part of make check); make fuzz-long: 30 min
 #   make deb           the kvm-msix-dkms Debian package (DKMS builds the
 #                      modules for the kernels it has sources for) in build/deb
+#   make check-deb     install it in a Debian chroot, check dkms status,
+#                      modinfo, an unsupported kernel, then remove it
 #
 # Packagers: KVER, KDIR (kernel headers/build dir), KSRC_TAR or KSRC (an
 # unpacked, unpatched 6.12.y source tree) select another 6.12.y kernel.
@@ -68,7 +70,7 @@ Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
 	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long \
-	qemu check-qemu check-qemu-migrate series check-series deb
+	qemu check-qemu check-qemu-migrate series check-series deb check-deb
 
 all: modules headers selftests tools
 
@@ -179,6 +181,9 @@ check-series: series
 # tools/deb/kernels that has patches (README, "Install with DKMS").
 deb: deps
 	$(Q)tools/deb/build-deb.sh $(CURDIR) $(BUILD)
+
+check-deb: deb
+	$(Q)tools/deb/check-deb.sh $(CURDIR) $(BUILD)
 
 install: modules
 	install -d $(DESTDIR)/lib/modules/$(KVER)/updates/kvm-msix
