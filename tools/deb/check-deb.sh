@@ -106,6 +106,14 @@ for m in "${mods[@]}"; do
 done
 check "the stock modules of $KVER are untouched" \
 	test "$(in_root sh -c "cd $lib/kernel/arch/x86/kvm && sha256sum *.ko*")" = "$stock"
+# DKMS's modules, kept for the test VM: tools/vmtest/run-vm.sh --build
+# BUILD/deb/check (README, "Install with DKMS").  Read through the chroot:
+# its /lib is /usr/lib (merged /usr).
+mkdir -p "$run/modules"
+for m in "${mods[@]}"; do
+	in_root cat "$lib/updates/dkms/$m.ko.xz" | xz -dc > "$run/modules/$m.ko" ||
+		rm -f "$run/modules/$m.ko"
+done
 
 # 2. A kernel the package has no sources for.
 if out=$(in_root env INITRD=No apt-get install -y --no-download --no-install-recommends \
