@@ -68,6 +68,8 @@ for msix in enable disable; do
 	for c in $commits; do
 		i=$((i + 1))
 		git checkout -q "$c"
+		# The option appears with the patch that adds it, default y.
+		scripts/config --file "$o/.config" "--$msix" KVM_MSIX
 		make -s O="$o" olddefconfig
 		w=
 		[ $msix = enable ] && w="W=1"
