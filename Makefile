@@ -22,14 +22,56 @@
 #   make fuzz          the access decoder under libFuzzer against its model,
 #                      bounded (part of make check); make fuzz-long: 30 min
 #
-# Packagers: KVER, KDIR (kernel headers/build dir), KSRC_TAR or KSRC (an
-# unpacked, unpatched 6.12.y source tree) select another 6.12.y kernel.
+#   make check-all-kernels  make check for every kernel in
+#                      tools/build/kernels.sh, then a summary table
+#
+# KVER picks the kernel (make KVER=... [check]): one of the rows of
+# tools/build/kernels.sh, which says where its source, headers and image
+# come from and which compiler (on the host, or in a chroot of its Debian
+# suite) builds for it; BUILD is then build/KVER.  Packagers: KVER with KDIR
+# (kernel headers/build dir) and KSRC_TAR or KSRC (an unpacked, unpatched
+# 6.12.y source tree) build for any other 6.12.y kernel on the host.
 
-KVER		?= 6.12.117+deb12-amd64
-KDIR		?= /usr/src/linux-headers-$(KVER)
-KSRC_TAR	?= /usr/src/linux-source-6.12.tar.xz
-KSRC		?=
+KVER_DEFAULT	:= $(shell tools/build/kernels.sh default)
+KVER		?= $(KVER_DEFAULT)
+ifeq ($(origin KDIR),undefined)
+# SERIES SUITES CHROOT CC SOURCE IMAGE USERSPACE
+KROW		:= $(shell tools/build/kernels.sh row '$(KVER)')
+ifeq ($(KROW),)
+$(error KVER=$(KVER) is not a supported kernel (list above); a packager names KDIR= and KSRC_TAR= or KSRC= to build for another 6.12.y)
+endif
+else
+KROW		:= 6.12 host host cc linux-source-6.12 - host
+endif
+SERIES		?= $(word 1,$(KROW))
+KSUITES		:= $(word 2,$(KROW))
+KCHROOT		:= $(word 3,$(KROW))
+KSOURCE		:= $(firstword $(subst =, ,$(word 5,$(KROW))))
+KUSERSPACE	:= $(word 7,$(KROW))
+ifeq ($(KVER),$(KVER_DEFAULT))
 BUILD		?= $(CURDIR)/build
+else
+BUILD		?= $(CURDIR)/build/$(KVER)
+endif
+# Inside a chroot KDIR is the same path in the chroot's /usr/src.
+KDIR		?= /usr/src/linux-headers-$(KVER)
+ifeq ($(KSUITES),host)
+KSRC_TAR	?= /usr/src/$(KSOURCE).tar.xz
+else
+KSRC_TAR	?= $(BUILD)/kernel/$(KSOURCE).tar.xz
+endif
+KSRC		?=
+
+# Commands that must use the kernel's compiler run in its suite's chroot,
+# with the project and BUILD at the same paths (tools/build/chroot.sh);
+# headers_install, the selftests and the tools there too if the host's
+# compiler cannot build that source.
+ifneq ($(KCHROOT),host)
+IN_CHROOT	:= $(CURDIR)/tools/build/chroot.sh run $(KCHROOT) $(CURDIR) $(BUILD) --
+endif
+ifeq ($(KUSERSPACE),chroot)
+IN_CHROOT_USER	:= $(IN_CHROOT)
+endif
 
 TREE		:= $(BUILD)/linux
 OVERLAY		:= $(BUILD)/overlay
@@ -38,7 +80,6 @@ USR		:= $(BUILD)/usr
 SELFTESTS_DIR	:= $(TREE)/tools/testing/selftests/kvm
 MODULES		:= kvm.ko kvm-amd.ko kvm-intel.ko
 SELFTESTS	:= $(patsubst selftests/%.c,%,$(wildcard selftests/x86_64/*.c))
-SERIES		?= 6.12
 PATCHDIR	:= $(CURDIR)/patches/$(SERIES)
 PATCHES		:= $(sort $(wildcard $(PATCHDIR)/*.patch))
 
@@ -55,12 +96,14 @@ Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
 	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long \
-	qemu check-qemu check-qemu-migrate
+	qemu check-qemu check-qemu-migrate check-all-kernels
 
 all: modules headers selftests tools
 
 deps:
+	$(Q)test -d $(PATCHDIR) || { echo "kvm-msix: no patches/$(SERIES) yet: KVER=$(KVER) cannot be built" >&2; exit 1; }
 	$(Q)KVER=$(KVER) tools/build/install-deps.sh
+	$(Q)tools/build/kernel-deps.sh $(KVER) $(BUILD)
 
 $(TREE)/.kvm-msix-prepared: $(PATCHES) tools/build/prepare-tree.sh | deps
 	$(Q)PATCHDIR=$(PATCHDIR) tools/build/prepare-tree.sh unpack $(CURDIR) $(TREE) $(KSRC_TAR) $(KSRC)
@@ -69,20 +112,20 @@ tree: $(TREE)/.kvm-msix-prepared
 	$(Q)PATCHDIR=$(PATCHDIR) tools/build/prepare-tree.sh link $(CURDIR) $(TREE) $(OVERLAY)
 
 modules: tree
-	$(Q)$(MAKE) $(KBUILD_ARGS) modules
+	$(Q)$(IN_CHROOT) $(MAKE) $(KBUILD_ARGS) modules
 	$(Q)mkdir -p $(BUILD)/modules
 	$(Q)cp -p $(addprefix $(KVM_DIR)/,$(MODULES)) $(BUILD)/modules/
 
 $(USR)/include/linux/kvm.h: $(TREE)/.kvm-msix-prepared uapi/linux/kvm_msix.h
 	$(Q)$(MAKE) tree
-	$(Q)$(MAKE) -s -C $(TREE) headers_install INSTALL_HDR_PATH=$(USR)
+	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C $(TREE) headers_install INSTALL_HDR_PATH=$(USR)
 	$(Q)touch $@
 
 headers: $(USR)/include/linux/kvm.h
 
 # lib.mk only defaults OUTPUT at MAKELEVEL 0; name it, as a sub-make.
 selftests: tree headers
-	$(Q)$(MAKE) -s -C $(SELFTESTS_DIR) OUTPUT=$(SELFTESTS_DIR) \
+	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C $(SELFTESTS_DIR) OUTPUT=$(SELFTESTS_DIR) \
 		EXTRA_CFLAGS=-static KHDR_INCLUDES="-isystem $(USR)/include" \
 		$(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) 2>&1 | \
 		grep -v -e BITS_PER_LONG -e '^ *|' -e 'In file included' \
@@ -92,20 +135,25 @@ selftests: tree headers
 	$(Q)cp -p $(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) $(BUILD)/selftests/x86_64/
 
 tools: selftests
-	$(Q)$(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
+	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
 
 # The synthetic guest, then a real one under stock and patched QEMU.
 demo: all qemu
-	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --demo --vfio
+	$(Q)KVER=$(KVER) tools/vmtest/run-vm.sh --build $(BUILD) --demo --vfio
 	$(Q)tools/qemu/demo.sh $(CURDIR) $(BUILD)
 
 # The benchmark, in the test VM; results and plot in build/bench/.
 bench: all
-	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --bench --vfio
+	$(Q)KVER=$(KVER) tools/vmtest/run-vm.sh --build $(BUILD) --bench --vfio
 	$(Q)tools/bench/plot.sh $(BUILD)/vm/console-bench-vfio.log $(BUILD)/bench
 
 check: all
-	$(Q)tools/build/check.sh $(CURDIR) $(BUILD)
+	$(Q)KVER=$(KVER) tools/build/check.sh $(CURDIR) $(BUILD)
+
+# make check for every kernel in tools/build/kernels.sh, each in its own
+# build/KVER, going on after a failure; a table of the results at the end.
+check-all-kernels:
+	$(Q)tools/build/check-all-kernels.sh $(CURDIR)
 
 check-static: tree
 	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE)
@@ -113,10 +161,10 @@ check-static: tree
 # Kbuild on the KVM tree with extra arguments, for check-static.sh:
 #   make kbuild KBUILD_EXTRA="C=2 ../../../virt/kvm/msix.o"
 kbuild:
-	$(Q)$(MAKE) $(KBUILD_ARGS) $(KBUILD_EXTRA)
+	$(Q)$(IN_CHROOT) $(MAKE) $(KBUILD_ARGS) $(KBUILD_EXTRA)
 
 check-vm: all
-	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --tests
+	$(Q)KVER=$(KVER) tools/vmtest/run-vm.sh --build $(BUILD) --tests
 
 # virt/kvm/msix_decode.h in userspace under libFuzzer (tools/fuzz/README.md).
 fuzz: deps
@@ -157,7 +205,7 @@ install: modules
 	$(if $(DESTDIR),,depmod -a $(KVER))
 
 clean:
-	$(Q)if [ -d $(KVM_DIR) ]; then $(MAKE) $(KBUILD_ARGS) clean; fi
+	$(Q)if [ -d $(KVM_DIR) ]; then $(IN_CHROOT) $(MAKE) $(KBUILD_ARGS) clean; fi
 	$(Q)rm -rf $(BUILD)/modules $(BUILD)/selftests $(BUILD)/tools $(BUILD)/vm
 
 distclean:
