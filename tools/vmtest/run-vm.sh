@@ -101,6 +101,8 @@ copy_mod() {
 	*.ko.xz) xz -dc "$f" > "$dir/$n.ko" ;;
 	*.ko.zst) zstd -qdc "$f" > "$dir/$n.ko" ;;
 	*.ko.gz) gzip -dc "$f" > "$dir/$n.ko" ;;
+	# the image's as they are (stripping would drop the signature)
+	"$img"/*) cp "$f" "$dir/$n.ko" ;;
 	*) strip --strip-debug -o "$dir/$n.ko" "$f" ;;
 	esac
 	echo "$n" >> "$dir/order"
