@@ -15,6 +15,9 @@
 #                              supported KVERs, for any other KVER
 #   kernels.sh get KVER FIELD  one field: series suites chroot cc source
 #                              image userspace
+#   kernels.sh status          for each KVER: are its packages still in its
+#                              suites (sid's and -security's move on), and
+#                              the newest kernel of its series there
 #   kernels.sh apt KVER        prepare the private apt configuration for the
 #                              KVER's suites (APT_DIR/SUITES, default
 #                              build/apt) and print its apt.conf; prints
@@ -93,6 +96,31 @@ apt)
 	# shellcheck disable=SC2046
 	"$here/debian-apt.sh" "$APT_DIR/${suites//,/+}" $(tr , ' ' <<< "$suites") >&2
 	echo "$APT_DIR/${suites//,/+}/apt.conf" ;;
-*) echo "usage: $0 list | default | row KVER | get KVER FIELD | apt KVER" >&2
+status)
+	for k in $(list); do
+		apt=$("$0" apt "$k" 2> /dev/null)
+		if [ -n "$apt" ]; then
+			export APT_CONFIG=$apt
+		else
+			unset APT_CONFIG
+		fi
+		series=$(get "$k" series)
+		image=$(get "$k" image)
+		# One apt-cache run per row: each reads all the lists.
+		have=$(apt-cache show "linux-headers-$k" "$(get "$k" source)" \
+		       ${image//,/ } 2> /dev/null |
+		       awk '/^Package:/ { p = $2 } /^Version:/ { print p; print p "=" $2 }')
+		missing=
+		for p in "linux-headers-$k" "$(get "$k" source)" ${image//,/ }; do
+			grep -qxF "$p" <<< "$have" || missing+=" $p"
+		done
+		newest=$(apt-cache search --names-only \
+			 "^linux-headers-${series//./\\.}[.-][0-9.]*(-[0-9]+)?(\\+deb[0-9]+)?-amd64$" |
+			 cut -d' ' -f1 | sed 's/^linux-headers-//' | sort -V | tail -n1)
+		printf '%-22s %-8s newest %s in %s\n' "$k" \
+			"${missing:+missing:$missing}${missing:-ok}" "${newest:-none}" \
+			"$(get "$k" suites)"
+	done ;;
+*) echo "usage: $0 list | default | row KVER | get KVER FIELD | status | apt KVER" >&2
    exit 2 ;;
 esac
