@@ -96,7 +96,7 @@ Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
 	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long \
-	qemu check-qemu check-qemu-migrate check-all-kernels
+	qemu check-qemu check-qemu-migrate check-all-kernels default-kernel
 
 all: modules headers selftests tools
 
@@ -138,7 +138,7 @@ tools: selftests
 	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
 
 # The synthetic guest, then a real one under stock and patched QEMU.
-demo: all qemu
+demo: default-kernel all qemu
 	$(Q)KVER=$(KVER) tools/vmtest/run-vm.sh --build $(BUILD) --demo --vfio
 	$(Q)tools/qemu/demo.sh $(CURDIR) $(BUILD)
 
@@ -150,12 +150,19 @@ bench: all
 check: all
 	$(Q)KVER=$(KVER) tools/build/check.sh $(CURDIR) $(BUILD)
 
+# The suites written for the default kernel's tree, image and L2 guest.
+default-kernel:
+ifneq ($(KVER),$(KVER_DEFAULT))
+	@echo "kvm-msix: make $(MAKECMDGOALS) runs for the default kernel $(KVER_DEFAULT) only" >&2
+	@exit 1
+endif
+
 # make check for every kernel in tools/build/kernels.sh, each in its own
 # build/KVER, going on after a failure; a table of the results at the end.
 check-all-kernels:
 	$(Q)tools/build/check-all-kernels.sh $(CURDIR)
 
-check-static: tree
+check-static: default-kernel tree
 	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE)
 
 # Kbuild on the KVM tree with extra arguments, for check-static.sh:
@@ -175,14 +182,14 @@ fuzz-long: deps
 
 # The kselftests on a KASAN + lockdep + UBSAN + KMEMLEAK kernel with the
 # device built in (patches/ applied in tree), under single-threaded TCG.
-check-debug: all
+check-debug: default-kernel all
 	$(Q)tools/debug/build-kernel.sh $(CURDIR) $(BUILD)/debug $(KSRC_TAR)
 	$(Q)VM_TIMEOUT=$${VM_TIMEOUT:-2400} tools/vmtest/run-vm.sh --build $(BUILD) \
 		--tests --vfio --kernel $(BUILD)/debug/bzImage
 
 # The upstream x86_64 KVM selftests on the stock modules and on the project's,
 # in the same VM image; fails if the pass/skip/fail sets differ.
-check-upstream: modules headers tree
+check-upstream: default-kernel modules headers tree
 	$(Q)tools/regress/upstream-selftests.sh $(CURDIR) $(BUILD)
 
 # QEMU 10.2.2 from Debian's source package: stock, and with the series in
@@ -190,12 +197,12 @@ check-upstream: modules headers tree
 qemu: deps
 	$(Q)tools/qemu/build.sh $(BUILD)
 
-check-qemu: all qemu
+check-qemu: default-kernel all qemu
 	$(Q)tools/qemu/check-qemu.sh $(CURDIR) $(BUILD)
 
 # Live migration of the nested guest between two patched QEMUs (and the
 # same with the table off), about 5 minutes; not in CI (see README).
-check-qemu-migrate: all qemu
+check-qemu-migrate: default-kernel all qemu
 	$(Q)CONFIGS="migrate_off migrate" tools/qemu/check-qemu.sh $(CURDIR) $(BUILD)
 
 install: modules
