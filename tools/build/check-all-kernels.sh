@@ -37,7 +37,7 @@ for kver in $("$project/tools/build/kernels.sh" list); do
 			rc=$?
 			line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
 			if [ -n "$line" ]; then
-				read -r p f s < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \3/' <<< "$line")
+				read -r p f s < <(sed -E 's/^([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?.*/\1 \2 \4/' <<< "$line")
 				s=${s:-0}
 			fi
 			if [ "$rc" -eq 0 ]; then
