@@ -29,14 +29,56 @@
 #   make check-deb     install it in a Debian chroot, check dkms status,
 #                      modinfo, an unsupported kernel, then remove it
 #
-# Packagers: KVER, KDIR (kernel headers/build dir), KSRC_TAR or KSRC (an
-# unpacked, unpatched 6.12.y source tree) select another 6.12.y kernel.
+#   make check-all-kernels  make check for every kernel in
+#                      tools/build/kernels.sh, then a summary table
+#
+# KVER picks the kernel (make KVER=... [check]): one of the rows of
+# tools/build/kernels.sh, which says where its source, headers and image
+# come from and which compiler (on the host, or in a chroot of its Debian
+# suite) builds for it; BUILD is then build/KVER.  Packagers: KVER with KDIR
+# (kernel headers/build dir) and KSRC_TAR or KSRC (an unpacked, unpatched
+# 6.12.y source tree) build for any other 6.12.y kernel on the host.
 
-KVER		?= 6.12.117+deb12-amd64
-KDIR		?= /usr/src/linux-headers-$(KVER)
-KSRC_TAR	?= /usr/src/linux-source-6.12.tar.xz
-KSRC		?=
+KVER_DEFAULT	:= $(shell tools/build/kernels.sh default)
+KVER		?= $(KVER_DEFAULT)
+ifeq ($(origin KDIR),undefined)
+# SERIES SUITES CHROOT CC SOURCE IMAGE USERSPACE
+KROW		:= $(shell tools/build/kernels.sh row '$(KVER)')
+ifeq ($(KROW),)
+$(error KVER=$(KVER) is not a supported kernel (list above); a packager names KDIR= and KSRC_TAR= or KSRC= to build for another 6.12.y)
+endif
+else
+KROW		:= 6.12 host host cc linux-source-6.12 - host
+endif
+SERIES		?= $(word 1,$(KROW))
+KSUITES		:= $(word 2,$(KROW))
+KCHROOT		:= $(word 3,$(KROW))
+KSOURCE		:= $(firstword $(subst =, ,$(word 5,$(KROW))))
+KUSERSPACE	:= $(word 7,$(KROW))
+ifeq ($(KVER),$(KVER_DEFAULT))
 BUILD		?= $(CURDIR)/build
+else
+BUILD		?= $(CURDIR)/build/$(KVER)
+endif
+# Inside a chroot KDIR is the same path in the chroot's /usr/src.
+KDIR		?= /usr/src/linux-headers-$(KVER)
+ifeq ($(KSUITES),host)
+KSRC_TAR	?= /usr/src/$(KSOURCE).tar.xz
+else
+KSRC_TAR	?= $(BUILD)/kernel/$(KSOURCE).tar.xz
+endif
+KSRC		?=
+
+# Commands that must use the kernel's compiler run in its suite's chroot,
+# with the project and BUILD at the same paths (tools/build/chroot.sh);
+# headers_install, the selftests and the tools there too if the host's
+# compiler cannot build that source.
+ifneq ($(KCHROOT),host)
+IN_CHROOT	:= $(CURDIR)/tools/build/chroot.sh run $(KCHROOT) $(CURDIR) $(BUILD) --
+endif
+ifeq ($(KUSERSPACE),chroot)
+IN_CHROOT_USER	:= $(IN_CHROOT)
+endif
 
 TREE		:= $(BUILD)/linux
 OVERLAY		:= $(BUILD)/overlay
@@ -45,7 +87,6 @@ USR		:= $(BUILD)/usr
 SELFTESTS_DIR	:= $(TREE)/tools/testing/selftests/kvm
 MODULES		:= kvm.ko kvm-amd.ko kvm-intel.ko
 SELFTESTS	:= $(patsubst selftests/%.c,%,$(wildcard selftests/x86_64/*.c))
-SERIES		?= 6.12
 PATCHDIR	:= $(CURDIR)/patches/$(SERIES)
 # What differs between kernel series beyond the hooks (compat include
 # directories, where that series keeps its x86 selftests, ...).
@@ -70,12 +111,15 @@ Q		:= $(if $(V),,@)
 
 .PHONY: all deps tree modules headers selftests tools demo bench check check-static \
 	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long \
-	qemu check-qemu check-qemu-migrate series check-series deb check-deb
+	qemu check-qemu check-qemu-migrate series check-series deb check-deb \
+	check-all-kernels default-kernel
 
 all: modules headers selftests tools
 
 deps:
+	$(Q)test -d $(PATCHDIR) || { echo "kvm-msix: no patches/$(SERIES) yet: KVER=$(KVER) cannot be built" >&2; exit 1; }
 	$(Q)KVER=$(KVER) tools/build/install-deps.sh
+	$(Q)tools/build/kernel-deps.sh $(KVER) $(BUILD)
 
 $(TREE)/.kvm-msix-prepared: $(PATCHES) tools/build/prepare-tree.sh | deps
 	$(Q)PATCHDIR=$(PATCHDIR) tools/build/prepare-tree.sh unpack $(CURDIR) $(TREE) $(KSRC_TAR) $(KSRC)
@@ -84,20 +128,20 @@ tree: $(TREE)/.kvm-msix-prepared
 	$(Q)PATCHDIR=$(PATCHDIR) tools/build/prepare-tree.sh link $(CURDIR) $(TREE) $(OVERLAY)
 
 modules: tree
-	$(Q)$(MAKE) $(KBUILD_ARGS) modules
+	$(Q)$(IN_CHROOT) $(MAKE) $(KBUILD_ARGS) modules
 	$(Q)mkdir -p $(BUILD)/modules
 	$(Q)cp -p $(addprefix $(KVM_DIR)/,$(MODULES)) $(BUILD)/modules/
 
 $(USR)/include/linux/kvm.h: $(TREE)/.kvm-msix-prepared uapi/linux/kvm_msix.h
 	$(Q)$(MAKE) tree
-	$(Q)$(MAKE) -s -C $(TREE) headers_install INSTALL_HDR_PATH=$(USR)
+	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C $(TREE) headers_install INSTALL_HDR_PATH=$(USR)
 	$(Q)touch $@
 
 headers: $(USR)/include/linux/kvm.h
 
 # lib.mk only defaults OUTPUT at MAKELEVEL 0; name it, as a sub-make.
 selftests: tree headers
-	$(Q)$(MAKE) -s -C $(SELFTESTS_DIR) OUTPUT=$(SELFTESTS_DIR) \
+	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C $(SELFTESTS_DIR) OUTPUT=$(SELFTESTS_DIR) \
 		EXTRA_CFLAGS=-static KHDR_INCLUDES="-isystem $(USR)/include" \
 		$(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) 2>&1 | \
 		grep -v -e BITS_PER_LONG -e '^ *|' -e 'In file included' \
@@ -107,31 +151,43 @@ selftests: tree headers
 	$(Q)cp -p $(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) $(BUILD)/selftests/x86_64/
 
 tools: selftests
-	$(Q)$(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
+	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
 
 # The synthetic guest, then a real one under stock and patched QEMU.
-demo: all qemu
-	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --demo --vfio
+demo: default-kernel all qemu
+	$(Q)KVER=$(KVER) tools/vmtest/run-vm.sh --build $(BUILD) --demo --vfio
 	$(Q)tools/qemu/demo.sh $(CURDIR) $(BUILD)
 
 # The benchmark, in the test VM; results and plot in build/bench/.
 bench: all
-	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --bench --vfio
+	$(Q)KVER=$(KVER) tools/vmtest/run-vm.sh --build $(BUILD) --bench --vfio
 	$(Q)tools/bench/plot.sh $(BUILD)/vm/console-bench-vfio.log $(BUILD)/bench
 
 check: all
-	$(Q)tools/build/check.sh $(CURDIR) $(BUILD)
+	$(Q)KVER=$(KVER) tools/build/check.sh $(CURDIR) $(BUILD)
 
-check-static: tree
+# The suites written for the default kernel's tree, image and L2 guest.
+default-kernel:
+ifneq ($(KVER),$(KVER_DEFAULT))
+	@echo "kvm-msix: make $(MAKECMDGOALS) runs for the default kernel $(KVER_DEFAULT) only" >&2
+	@exit 1
+endif
+
+# make check for every kernel in tools/build/kernels.sh, each in its own
+# build/KVER, going on after a failure; a table of the results at the end.
+check-all-kernels:
+	$(Q)tools/build/check-all-kernels.sh $(CURDIR)
+
+check-static: default-kernel tree
 	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE)
 
 # Kbuild on the KVM tree with extra arguments, for check-static.sh:
 #   make kbuild KBUILD_EXTRA="C=2 ../../../virt/kvm/msix.o"
 kbuild:
-	$(Q)$(MAKE) $(KBUILD_ARGS) $(KBUILD_EXTRA)
+	$(Q)$(IN_CHROOT) $(MAKE) $(KBUILD_ARGS) $(KBUILD_EXTRA)
 
 check-vm: all
-	$(Q)tools/vmtest/run-vm.sh --build $(BUILD) --tests
+	$(Q)KVER=$(KVER) tools/vmtest/run-vm.sh --build $(BUILD) --tests
 
 # virt/kvm/msix_decode.h in userspace under libFuzzer (tools/fuzz/README.md).
 fuzz: deps
@@ -142,14 +198,14 @@ fuzz-long: deps
 
 # The kselftests on a KASAN + lockdep + UBSAN + KMEMLEAK kernel with the
 # device built in (patches/ applied in tree), under single-threaded TCG.
-check-debug: all
+check-debug: default-kernel all
 	$(Q)tools/debug/build-kernel.sh $(CURDIR) $(BUILD)/debug $(KSRC_TAR)
 	$(Q)VM_TIMEOUT=$${VM_TIMEOUT:-2400} tools/vmtest/run-vm.sh --build $(BUILD) \
 		--tests --vfio --kernel $(BUILD)/debug/bzImage
 
 # The upstream x86_64 KVM selftests on the stock modules and on the project's,
 # in the same VM image; fails if the pass/skip/fail sets differ.
-check-upstream: modules headers tree
+check-upstream: default-kernel modules headers tree
 	$(Q)tools/regress/upstream-selftests.sh $(CURDIR) $(BUILD)
 
 # QEMU 10.2.2 from Debian's source package: stock, and with the series in
@@ -157,12 +213,12 @@ check-upstream: modules headers tree
 qemu: deps
 	$(Q)tools/qemu/build.sh $(BUILD)
 
-check-qemu: all qemu
+check-qemu: default-kernel all qemu
 	$(Q)tools/qemu/check-qemu.sh $(CURDIR) $(BUILD)
 
 # Live migration of the nested guest between two patched QEMUs (and the
 # same with the table off), about 5 minutes; not in CI (see README).
-check-qemu-migrate: all qemu
+check-qemu-migrate: default-kernel all qemu
 	$(Q)CONFIGS="migrate_off migrate" tools/qemu/check-qemu.sh $(CURDIR) $(BUILD)
 
 # The mainline series (tools/series): kvm-msix as git format-patch output
@@ -192,7 +248,7 @@ install: modules
 	$(if $(DESTDIR),,depmod -a $(KVER))
 
 clean:
-	$(Q)if [ -d $(KVM_DIR) ]; then $(MAKE) $(KBUILD_ARGS) clean; fi
+	$(Q)if [ -d $(KVM_DIR) ]; then $(IN_CHROOT) $(MAKE) $(KBUILD_ARGS) clean; fi
 	$(Q)rm -rf $(BUILD)/modules $(BUILD)/selftests $(BUILD)/tools $(BUILD)/vm
 
 distclean:

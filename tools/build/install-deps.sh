@@ -2,15 +2,27 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install, with apt, what building and testing kvm-msix needs on Debian 12.
-# Does nothing when everything is present already.
+# Does nothing when everything is present already.  For KVER (default: the
+# first row of tools/build/kernels.sh) of the host's own suite that includes
+# its linux-source and linux-headers packages; a kernel of another suite
+# needs debootstrap here and kernel-deps.sh for the rest, which installs
+# nothing on the host.
 set -euo pipefail
 
-KVER=${KVER:-6.12.117+deb12-amd64}
+here=$(cd "$(dirname "$0")" && pwd)
+KVER=${KVER:-$("$here/kernels.sh" default)}
+
+kernel=()
+if [ "$("$here/kernels.sh" get "$KVER" suites)" = host ]; then
+	kernel=("$("$here/kernels.sh" get "$KVER" source)" "linux-headers-$KVER")
+fi
 
 pkgs=(
 	make build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
-	kmod patch rsync python3
-	linux-source-6.12 "linux-headers-$KVER"
+	kmod patch rsync python3 zstd
+	"${kernel[@]}"
+	# kernels of other Debian suites: their toolchain chroots (chroot.sh)
+	debootstrap
 	qemu-system-x86 busybox-static
 	sparse gnuplot-nox ccache
 	clang libclang-rt-14-dev

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boot Debian's linux-image-$KVER under QEMU TCG (-cpu max emulates AMD SVM
+# Boot Debian's linux-image-$KVER (tools/build/kernels.sh) under QEMU TCG (-cpu max emulates AMD SVM
 # with NPT), load the project's kvm.ko and kvm-amd.ko in place of the stock
 # ones (or the stock ones, --stock) and run the kselftests (--tests) or the
 # demo (--demo).  --vfio adds an emulated IOMMU (q35, intel-iommu with
@@ -73,26 +73,58 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$here/init" "$root/init"
 chmod +x "$root/init"
 
+# The module file for NAME (- and _ alike): the project's kvm.ko and
+# kvm-amd.ko unless --stock, else the image's, however compressed.
+declare -A stockmod=()
+modfile() {
+	local n=${1//-/_}
+	if [ -z "$stock" ] && { [ "$n" = kvm ] || [ "$n" = kvm_amd ]; }; then
+		echo "$build/modules/${1//_/-}.ko"
+	else
+		echo "${stockmod[$n]:?no module $1 in linux-image-$KVER}"
+	fi
+}
+
+# Copy NAME and, first, every module it depends on (modinfo's depends)
+# that is not copied yet into DIR, uncompressed, and append their
+# names to DIR/order in load order: /init loads them in that order.
+declare -A copied=()
+copy_mod() {
+	local n=${1//-/_} dir=$2 f d
+	[ -z "${copied[$n]:-}" ] || return 0
+	copied[$n]=1
+	f=$(modfile "$n")
+	for d in $(modinfo -F depends "$f" | tr , ' '); do
+		copy_mod "$d" "$dir"
+	done
+	case $f in
+	*.ko.xz) xz -dc "$f" > "$dir/$n.ko" ;;
+	*.ko.zst) zstd -qdc "$f" > "$dir/$n.ko" ;;
+	*.ko.gz) gzip -dc "$f" > "$dir/$n.ko" ;;
+	# the image's as they are (stripping would drop the signature)
+	"$img"/*) cp "$f" "$dir/$n.ko" ;;
+	*) strip --strip-debug -o "$dir/$n.ko" "$f" ;;
+	esac
+	echo "$n" >> "$dir/order"
+}
+
 kernel_tag=-custom
 if [ -z "$kernel" ]; then
 	kernel_tag=
 	kernel=$img/boot/vmlinuz-$KVER
-	moddir=$img/lib/modules/$KVER/kernel
-	xz -dc "$moddir/virt/lib/irqbypass.ko.xz" > "$root/modules/irqbypass.ko"
-	xz -dc "$moddir/drivers/crypto/ccp/ccp.ko.xz" > "$root/modules/ccp.ko"
-	for m in kvm kvm-amd; do
-		if [ -n "$stock" ]; then
-			xz -dc "$moddir/arch/x86/kvm/$m.ko.xz" > "$root/modules/$m.ko"
-		else
-			strip --strip-debug -o "$root/modules/$m.ko" "$build/modules/$m.ko"
-		fi
-	done
+	while read -r f; do
+		m=${f##*/}
+		m=${m%%.ko*}
+		stockmod[${m//-/_}]=$f
+	done < <(find "$img/lib/modules/$KVER/kernel/" -name '*.ko*')
+	# kvm-amd and what it needs (irqbypass, ccp where they are modules)
+	copy_mod kvm_amd "$root/modules"
 	if [ -n "$vfio" ]; then
+		# vfio-pci, its core, and the type1 IOMMU backend that vfio
+		# would otherwise request when the container is set up.
 		mkdir -p "$root/modules/vfio"
-		for m in vfio/vfio vfio/vfio_iommu_type1 vfio/pci/vfio-pci-core \
-			 vfio/pci/vfio-pci; do
-			xz -dc "$moddir/drivers/$m.ko.xz" > "$root/modules/vfio/${m##*/}.ko"
-		done
+		copy_mod vfio_pci "$root/modules/vfio"
+		copy_mod vfio_iommu_type1 "$root/modules/vfio"
 	fi
 fi
 
