@@ -73,25 +73,37 @@ cp /bin/busybox "$root/bin/busybox"
 cp "$here/init" "$root/init"
 chmod +x "$root/init"
 
+# A stock module, xz-compressed (6.12) or not (6.1), as a plain .ko.
+stock_mod() {
+	if [ -e "$1.xz" ]; then
+		xz -dc "$1.xz" > "$2"
+	else
+		cp "$1" "$2"
+	fi
+}
+
 kernel_tag=-custom
 if [ -z "$kernel" ]; then
 	kernel_tag=
 	kernel=$img/boot/vmlinuz-$KVER
 	moddir=$img/lib/modules/$KVER/kernel
-	xz -dc "$moddir/virt/lib/irqbypass.ko.xz" > "$root/modules/irqbypass.ko"
-	xz -dc "$moddir/drivers/crypto/ccp/ccp.ko.xz" > "$root/modules/ccp.ko"
+	stock_mod "$moddir/virt/lib/irqbypass.ko" "$root/modules/irqbypass.ko"
+	stock_mod "$moddir/drivers/crypto/ccp/ccp.ko" "$root/modules/ccp.ko"
 	for m in kvm kvm-amd; do
 		if [ -n "$stock" ]; then
-			xz -dc "$moddir/arch/x86/kvm/$m.ko.xz" > "$root/modules/$m.ko"
+			stock_mod "$moddir/arch/x86/kvm/$m.ko" "$root/modules/$m.ko"
 		else
 			strip --strip-debug -o "$root/modules/$m.ko" "$build/modules/$m.ko"
 		fi
 	done
 	if [ -n "$vfio" ]; then
 		mkdir -p "$root/modules/vfio"
-		for m in vfio/vfio vfio/vfio_iommu_type1 vfio/pci/vfio-pci-core \
-			 vfio/pci/vfio-pci; do
-			xz -dc "$moddir/drivers/$m.ko.xz" > "$root/modules/vfio/${m##*/}.ko"
+		# 6.1 keeps virqfd in a module of its own (vfio.ko since 6.2).
+		for m in vfio/vfio vfio/vfio_iommu_type1 vfio/vfio_virqfd \
+			 vfio/pci/vfio-pci-core vfio/pci/vfio-pci; do
+			[ -e "$moddir/drivers/$m.ko" ] || [ -e "$moddir/drivers/$m.ko.xz" ] ||
+				continue
+			stock_mod "$moddir/drivers/$m.ko" "$root/modules/vfio/${m##*/}.ko"
 		done
 	fi
 fi
