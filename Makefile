@@ -44,13 +44,18 @@ PATCHDIR	:= $(CURDIR)/patches/$(SERIES)
 # directories, where that series keeps its x86 selftests, ...).
 -include $(PATCHDIR)/series.mk
 PATCHES		:= $(sort $(wildcard $(PATCHDIR)/*.patch))
+# run-vm.sh and install-deps.sh boot and install this series' kernel.
+export KVER
 
 # Our headers first (compat shims, then the headers the patches change),
 # then the headers package, as linux-backports does; the Kconfig symbol the
-# patches add is not in the distro's autoconf.h.
+# patches add is not in the distro's autoconf.h.  series.mk may set
+# COMPAT_INCLUDES (headers the series lacks, for every object) and
+# MSIX_CFLAGS (for msix.o alone: Kbuild, include/README.md).
 KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
-		   CONFIG_KVM_MSIX_TABLE=y \
-		   NOSTDINC_FLAGS="-I$(CURDIR)/include -I$(OVERLAY)/arch/x86/include \
+		   CONFIG_KVM_MSIX_TABLE=y KVM_MSIX_CFLAGS="$(MSIX_CFLAGS)" \
+		   NOSTDINC_FLAGS="$(COMPAT_INCLUDES) -I$(CURDIR)/include \
+				   -I$(OVERLAY)/arch/x86/include \
 				   -I$(OVERLAY)/include -I$(OVERLAY)/include/uapi \
 				   -DCONFIG_KVM_MSIX_TABLE=1"
 
