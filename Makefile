@@ -149,7 +149,7 @@ check: all
 	$(Q)tools/build/check.sh $(CURDIR) $(BUILD)
 
 check-static: tree
-	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE)
+	$(Q)PATCHDIR=$(PATCHDIR) tools/build/check-static.sh $(CURDIR) $(TREE)
 
 # Kbuild on the KVM tree with extra arguments, for check-static.sh:
 #   make kbuild KBUILD_EXTRA="C=2 ../../../virt/kvm/msix.o"
