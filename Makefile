@@ -23,7 +23,8 @@
 #                      bounded (part of make check); make fuzz-long: 30 min
 #
 # Packagers: KVER, KDIR (kernel headers/build dir), KSRC_TAR or KSRC (an
-# unpacked, unpatched 6.12.y source tree) select another 6.12.y kernel.
+# unpacked, unpatched 6.12.y source tree) select another 6.12.y kernel;
+# SERIES=6.1 builds for Debian 12's 6.1 kernel (patches/6.1/series.mk).
 
 KVER		?= 6.12.117+deb12-amd64
 KDIR		?= /usr/src/linux-headers-$(KVER)
