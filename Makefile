@@ -84,7 +84,6 @@ TREE		:= $(BUILD)/linux
 OVERLAY		:= $(BUILD)/overlay
 KVM_DIR		:= $(TREE)/arch/x86/kvm
 USR		:= $(BUILD)/usr
-SELFTESTS_DIR	:= $(TREE)/tools/testing/selftests/kvm
 MODULES		:= kvm.ko kvm-amd.ko kvm-intel.ko
 SELFTESTS	:= $(patsubst selftests/%.c,%,$(wildcard selftests/x86_64/*.c))
 PATCHDIR	:= $(CURDIR)/patches/$(SERIES)
@@ -96,20 +95,44 @@ PATCHES		:= $(sort $(wildcard $(PATCHDIR)/*.patch))
 VERSION_LINE	:= $(shell tools/build/version.sh $(CURDIR))
 KVM_MSIX_VERSION := $(word 1,$(VERSION_LINE))
 KVM_MSIX_INFO	:= kvm-msix $(KVM_MSIX_VERSION) ($(word 2,$(VERSION_LINE))), patches/$(SERIES)
+# run-vm.sh and install-deps.sh boot and install this series' kernel.
+export KVER
+
+# The selftests and the tools are built on the libkvm of SELFTEST_SERIES
+# (series.mk; by default this series).  Another series' libkvm gets a tree
+# of its own: SELFTEST_KSRC_TAR with that series' patches, then this
+# series' selftests/*.patch (what that libkvm needs to run on this kernel),
+# with its own uapi headers.
+SELFTEST_SERIES	?= $(SERIES)
+ifeq ($(SELFTEST_SERIES),$(SERIES))
+ST_TREE		:= $(TREE)
+ST_USR		:= $(USR)
+ST_PREP		:= tree headers
+else
+ST_TREE		:= $(BUILD)/linux-selftests
+ST_USR		:= $(BUILD)/usr-selftests
+ST_PREP		:= st-tree $(ST_USR)/include/linux/kvm.h
+ST_PATCHES	:= $(sort $(wildcard $(CURDIR)/patches/$(SELFTEST_SERIES)/*.patch \
+				     $(PATCHDIR)/selftests/*.patch))
+endif
+SELFTESTS_DIR	:= $(ST_TREE)/tools/testing/selftests/kvm
 
 # Our headers first (compat shims, then the headers the patches change),
 # then the headers package, as linux-backports does; the Kconfig symbol the
-# patches add is not in the distro's autoconf.h.
+# patches add is not in the distro's autoconf.h.  series.mk may set
+# COMPAT_INCLUDES (headers the series lacks, for every object) and
+# MSIX_CFLAGS (for msix.o alone: Kbuild, include/README.md).
 KBUILD_ARGS	:= -C $(KDIR) M=$(KVM_DIR) KVM_MSIX_TREE=$(TREE) \
 		   CONFIG_KVM_MSIX_TABLE=y KVM_MSIX_VERSION="$(KVM_MSIX_VERSION)" \
-		   KVM_MSIX_INFO="$(KVM_MSIX_INFO)" \
-		   NOSTDINC_FLAGS="-I$(CURDIR)/include -I$(OVERLAY)/arch/x86/include \
+		   KVM_MSIX_INFO="$(KVM_MSIX_INFO)" KVM_MSIX_CFLAGS="$(MSIX_CFLAGS)" \
+		   NOSTDINC_FLAGS="$(COMPAT_INCLUDES) -I$(CURDIR)/include \
+				   -I$(OVERLAY)/arch/x86/include \
 				   -I$(OVERLAY)/include -I$(OVERLAY)/include/uapi \
 				   -DCONFIG_KVM_MSIX_TABLE=1"
 
 Q		:= $(if $(V),,@)
 
-.PHONY: all deps tree modules headers selftests tools demo bench check check-static \
+.PHONY: all deps tree st-tree modules headers selftests tools demo bench check check-static \
 	check-vm check-debug check-upstream kbuild install clean distclean fuzz fuzz-long \
 	qemu check-qemu check-qemu-migrate series check-series deb check-deb \
 	check-all-kernels default-kernel
@@ -139,10 +162,25 @@ $(USR)/include/linux/kvm.h: $(TREE)/.kvm-msix-prepared uapi/linux/kvm_msix.h
 
 headers: $(USR)/include/linux/kvm.h
 
+ifneq ($(ST_TREE),$(TREE))
+$(ST_TREE)/.kvm-msix-prepared: $(ST_PATCHES) tools/build/prepare-tree.sh | deps
+	$(Q)PATCHDIR=$(CURDIR)/patches/$(SELFTEST_SERIES) \
+		EXTRA_PATCHDIR=$(PATCHDIR)/selftests \
+		tools/build/prepare-tree.sh unpack $(CURDIR) $(ST_TREE) $(SELFTEST_KSRC_TAR)
+
+st-tree: $(ST_TREE)/.kvm-msix-prepared
+	$(Q)tools/build/prepare-tree.sh link $(CURDIR) $(ST_TREE)
+
+$(ST_USR)/include/linux/kvm.h: $(ST_TREE)/.kvm-msix-prepared uapi/linux/kvm_msix.h
+	$(Q)$(MAKE) st-tree
+	$(Q)$(MAKE) -s -C $(ST_TREE) headers_install INSTALL_HDR_PATH=$(ST_USR)
+	$(Q)touch $@
+endif
+
 # lib.mk only defaults OUTPUT at MAKELEVEL 0; name it, as a sub-make.
-selftests: tree headers
+selftests: $(ST_PREP)
 	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C $(SELFTESTS_DIR) OUTPUT=$(SELFTESTS_DIR) \
-		EXTRA_CFLAGS=-static KHDR_INCLUDES="-isystem $(USR)/include" \
+		EXTRA_CFLAGS=-static KHDR_INCLUDES="-isystem $(ST_USR)/include" \
 		$(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) 2>&1 | \
 		grep -v -e BITS_PER_LONG -e '^ *|' -e 'In file included' \
 			-e '^ *from ' -e 'previous definition' -e '^ *6 | #' || true
@@ -151,7 +189,7 @@ selftests: tree headers
 	$(Q)cp -p $(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) $(BUILD)/selftests/x86_64/
 
 tools: selftests
-	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C tools TREE=$(TREE) USR=$(USR) OUT=$(BUILD)/tools
+	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C tools TREE=$(ST_TREE) USR=$(ST_USR) OUT=$(BUILD)/tools
 
 # The synthetic guest, then a real one under stock and patched QEMU.
 demo: default-kernel all qemu
@@ -179,7 +217,7 @@ check-all-kernels:
 	$(Q)tools/build/check-all-kernels.sh $(CURDIR)
 
 check-static: default-kernel tree
-	$(Q)tools/build/check-static.sh $(CURDIR) $(TREE)
+	$(Q)PATCHDIR=$(PATCHDIR) tools/build/check-static.sh $(CURDIR) $(TREE)
 
 # Kbuild on the KVM tree with extra arguments, for check-static.sh:
 #   make kbuild KBUILD_EXTRA="C=2 ../../../virt/kvm/msix.o"

@@ -8,14 +8,17 @@
 # the MMU lock); a warning fails the check only when it points into the
 # project's files or at a line the patches add.
 #
-# usage: check-static.sh PROJECT TREE
+# usage: [PATCHDIR=DIR] check-static.sh PROJECT TREE
+# PATCHDIR: the series TREE was patched with (patches/6.12 by default).
 # Prints TAP; exits non-zero on any finding.
 set -uo pipefail
 
 project=$1
 tree=$2
 objs="../../../virt/kvm/msix.o ../../../virt/kvm/kvm_main.o ../../../virt/kvm/eventfd.o ../../../virt/kvm/irqchip.o x86.o"
-own_files="virt/kvm/msix.c virt/kvm/msix.h virt/kvm/msix_decode.h"
+patchdir=${PATCHDIR:-$project/patches/6.12}
+own_files="virt/kvm/msix.c virt/kvm/msix.h virt/kvm/msix_decode.h
+	   $(cd "$project" && find include -name '*.h' | sort)"
 own_tests=$(cd "$project" && ls selftests/x86_64/*.[ch])
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
@@ -40,7 +43,7 @@ added_lines() {
 		/^@@ / { split($3, a, ","); line = substr(a[1], 2); next }
 		/^\+/ { print file ":" line; line++; next }
 		/^ / { line++ }
-	' "$project"/patches/6.12/*.patch
+	' "$patchdir"/*.patch
 }
 
 # Keep the warnings that are the project's: in its files or on added lines.
@@ -67,8 +70,10 @@ echo "1..4"
 
 checkpatch="$tree/scripts/checkpatch.pl --strict --no-tree --quiet --show-types"
 # The series carries git format-patch trailers checkpatch does not need.
-$checkpatch --ignore FILE_PATH_CHANGES "$project"/patches/6.12/*.patch > "$log/cp1" 2>&1
-result "checkpatch --strict patches/6.12/" "$log/cp1"
+# A series' selftests/ holds the patches its selftests tree takes.
+$checkpatch --ignore FILE_PATH_CHANGES "$patchdir"/*.patch \
+	$(ls "$patchdir"/selftests/*.patch 2>/dev/null) > "$log/cp1" 2>&1
+result "checkpatch --strict ${patchdir#"$project"/}/" "$log/cp1"
 
 (cd "$project" && $checkpatch -f $own_files) > "$log/cp2" 2>&1
 # uapi headers cannot use BIT(); <linux/kvm.h> writes (1U << n) too.

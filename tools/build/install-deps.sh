@@ -33,6 +33,12 @@ pkgs=(
 	debhelper dh-dkms debootstrap
 )
 
+# Debian 12's default kernel (SERIES=6.1) is built from its own source; its
+# selftests still from linux-source-6.12's libkvm.
+case $KVER in
+6.1.*) pkgs+=(linux-source-6.1) ;;
+esac
+
 missing=()
 for p in "${pkgs[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |

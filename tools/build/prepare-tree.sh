@@ -4,6 +4,8 @@
 # Prepare the patched kernel tree that kvm-msix builds from:
 #   1. unpack linux-source-6.12 (or copy KSRC) into $TREE,
 #   2. apply $PATCHDIR/*.patch (the hooks into KVM core for this series),
+#      then $EXTRA_PATCHDIR/*.patch if set (selftests-only patches a series
+#      builds another series' libkvm with),
 #   3. link the project's own files (virt/kvm/msix.[ch], uapi/linux/kvm_msix.h,
 #      selftests/*.c) into their places in the tree,
 #   4. build an include overlay holding only the headers the patches touch,
@@ -11,7 +13,7 @@
 #      package (NOSTDINC_FLAGS, as linux-backports does).
 #
 # usage: prepare-tree.sh unpack PROJECT TREE KSRC_TAR [KSRC]   (steps 1-2)
-#        prepare-tree.sh link PROJECT TREE OVERLAY             (steps 3-4)
+#        prepare-tree.sh link PROJECT TREE [OVERLAY]           (steps 3-4)
 set -euo pipefail
 
 cmd=$1
@@ -26,7 +28,7 @@ link() {
 }
 
 if [ "$cmd" = link ]; then
-	overlay=$4
+	overlay=${4:-}
 	link Kbuild arch/x86/kvm/Kbuild
 	link virt/kvm/msix.c virt/kvm/msix.c
 	link virt/kvm/msix.h virt/kvm/msix.h
@@ -38,6 +40,8 @@ if [ "$cmd" = link ]; then
 		link "selftests/x86_64/${t##*/}" \
 		     "tools/testing/selftests/kvm/x86_64/${t##*/}"
 	done
+	# A tree only the selftests are built from needs no overlay.
+	[ -n "$overlay" ] || exit 0
 	# Every header that a patch changes, plus the new uapi header, goes
 	# into the overlay, in the same relative place.
 	rm -rf "$overlay"
@@ -71,7 +75,7 @@ else
 	tar -xf "$ksrc_tar" -C "$tree" --strip-components=1
 fi
 
-for p in "$patchdir"/*.patch; do
+for p in "$patchdir"/*.patch ${EXTRA_PATCHDIR:+"$EXTRA_PATCHDIR"/*.patch}; do
 	echo "  PATCH   ${p#"$project"/}"
 	patch -d "$tree" -p1 --forward --quiet < "$p"
 done
