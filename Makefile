@@ -263,9 +263,12 @@ check-qemu-migrate: default-kernel all qemu
 # against linux-source-7.2 in $(BUILD)/series/series; check-series applies
 # it to a clean tree, runs checkpatch --strict per patch and builds in tree
 # at every patch with CONFIG_KVM_MSIX on and off (about 30 minutes).
-MAINLINE_KSRC_TAR ?= $(BUILD)/src/linux-source-7.2.tar.xz
+MAINLINE_KVER	?= $(lastword $(filter 7.2.%,$(shell tools/build/kernels.sh list)))
+MAINLINE_BUILD	:= $(CURDIR)/build/$(MAINLINE_KVER)
+MAINLINE_KSRC_TAR ?= $(MAINLINE_BUILD)/kernel/linux-source-7.2.tar.xz
 
-series:
+series: deps
+	$(Q)tools/build/kernel-deps.sh $(MAINLINE_KVER) $(MAINLINE_BUILD)
 	$(Q)tools/series/make-series.sh $(CURDIR) $(BUILD)/series $(MAINLINE_KSRC_TAR)
 
 check-series: series
