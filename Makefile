@@ -85,11 +85,15 @@ OVERLAY		:= $(BUILD)/overlay
 KVM_DIR		:= $(TREE)/arch/x86/kvm
 USR		:= $(BUILD)/usr
 MODULES		:= kvm.ko kvm-amd.ko kvm-intel.ko
-SELFTESTS	:= $(patsubst selftests/%.c,%,$(wildcard selftests/x86_64/*.c))
 PATCHDIR	:= $(CURDIR)/patches/$(SERIES)
+# libkvm's directory of x86 tests and headers (x86 since 6.14), and the
+# flags that give the selftests a series' selftests/compat/SERIES/.
+KSELFTEST_X86	:= x86_64
+SELFTESTS_CFLAGS :=
 # What differs between kernel series beyond the hooks (compat include
 # directories, where that series keeps its x86 selftests, ...).
 -include $(PATCHDIR)/series.mk
+SELFTESTS	:= $(patsubst selftests/x86_64/%.c,$(KSELFTEST_X86)/%,$(wildcard selftests/x86_64/*.c))
 PATCHES		:= $(sort $(wildcard $(PATCHDIR)/*.patch))
 # What modinfo shows (Kbuild): the project's version and commit.
 VERSION_LINE	:= $(shell tools/build/version.sh $(CURDIR))
@@ -148,7 +152,8 @@ $(TREE)/.kvm-msix-prepared: $(PATCHES) tools/build/prepare-tree.sh | deps
 	$(Q)PATCHDIR=$(PATCHDIR) tools/build/prepare-tree.sh unpack $(CURDIR) $(TREE) $(KSRC_TAR) $(KSRC)
 
 tree: $(TREE)/.kvm-msix-prepared
-	$(Q)PATCHDIR=$(PATCHDIR) tools/build/prepare-tree.sh link $(CURDIR) $(TREE) $(OVERLAY)
+	$(Q)PATCHDIR=$(PATCHDIR) KSELFTEST_X86=$(KSELFTEST_X86) \
+		tools/build/prepare-tree.sh link $(CURDIR) $(TREE) $(OVERLAY)
 
 modules: tree
 	$(Q)$(IN_CHROOT) $(MAKE) $(KBUILD_ARGS) modules
@@ -169,7 +174,7 @@ $(ST_TREE)/.kvm-msix-prepared: $(ST_PATCHES) tools/build/prepare-tree.sh | deps
 		tools/build/prepare-tree.sh unpack $(CURDIR) $(ST_TREE) $(SELFTEST_KSRC_TAR)
 
 st-tree: $(ST_TREE)/.kvm-msix-prepared
-	$(Q)tools/build/prepare-tree.sh link $(CURDIR) $(ST_TREE)
+	$(Q)KSELFTEST_X86=$(KSELFTEST_X86) tools/build/prepare-tree.sh link $(CURDIR) $(ST_TREE)
 
 $(ST_USR)/include/linux/kvm.h: $(ST_TREE)/.kvm-msix-prepared uapi/linux/kvm_msix.h
 	$(Q)$(MAKE) st-tree
@@ -180,7 +185,7 @@ endif
 # lib.mk only defaults OUTPUT at MAKELEVEL 0; name it, as a sub-make.
 selftests: $(ST_PREP)
 	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C $(SELFTESTS_DIR) OUTPUT=$(SELFTESTS_DIR) \
-		EXTRA_CFLAGS=-static KHDR_INCLUDES="-isystem $(ST_USR)/include" \
+		EXTRA_CFLAGS="-static $(SELFTESTS_CFLAGS)" KHDR_INCLUDES="-isystem $(ST_USR)/include" \
 		$(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) 2>&1 | \
 		grep -v -e BITS_PER_LONG -e '^ *|' -e 'In file included' \
 			-e '^ *from ' -e 'previous definition' -e '^ *6 | #' || true
@@ -189,7 +194,8 @@ selftests: $(ST_PREP)
 	$(Q)cp -p $(addprefix $(SELFTESTS_DIR)/,$(SELFTESTS)) $(BUILD)/selftests/x86_64/
 
 tools: selftests
-	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C tools TREE=$(ST_TREE) USR=$(ST_USR) OUT=$(BUILD)/tools
+	$(Q)$(IN_CHROOT_USER) $(MAKE) -s -C tools TREE=$(ST_TREE) USR=$(ST_USR) OUT=$(BUILD)/tools \
+		KSELFTEST_X86=$(KSELFTEST_X86) SELFTESTS_CFLAGS="$(SELFTESTS_CFLAGS)"
 
 # The synthetic guest, then a real one under stock and patched QEMU.
 demo: default-kernel all qemu

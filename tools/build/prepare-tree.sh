@@ -29,6 +29,8 @@ link() {
 
 if [ "$cmd" = link ]; then
 	overlay=${4:-}
+	# Where the series' libkvm keeps its x86 tests (x86 since 6.14).
+	selftests_x86=${KSELFTEST_X86:-x86_64}
 	link Kbuild arch/x86/kvm/Kbuild
 	link virt/kvm/msix.c virt/kvm/msix.c
 	link virt/kvm/msix.h virt/kvm/msix.h
@@ -38,7 +40,7 @@ if [ "$cmd" = link ]; then
 	for t in "$project"/selftests/x86_64/*.[ch]; do
 		[ -e "$t" ] || continue
 		link "selftests/x86_64/${t##*/}" \
-		     "tools/testing/selftests/kvm/x86_64/${t##*/}"
+		     "tools/testing/selftests/kvm/$selftests_x86/${t##*/}"
 	done
 	# A tree only the selftests are built from needs no overlay.
 	[ -n "$overlay" ] || exit 0
