@@ -279,7 +279,7 @@ static void teardown_one(struct msix_shadow *extra)
 	/*
 	 * kvm_run is a mapping of the vCPU's file, which would keep the VM
 	 * alive: put anonymous memory in its place (the vCPU threads still
-	 * read it), then close every fd.
+	 * read it), then close every fd, libkvm's stats fds included.
 	 */
 	run_size = __kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
 	TEST_ASSERT(run_size > 0, "KVM_GET_VCPU_MMAP_SIZE");
@@ -288,8 +288,13 @@ static void teardown_one(struct msix_shadow *extra)
 				 PROT_READ | PROT_WRITE,
 				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
 			    vt[i].vcpu->run, "mmap over kvm_run");
-	for (i = 0; i < NR_VCPUS; i++)
+	for (i = 0; i < NR_VCPUS; i++) {
 		close(vt[i].vcpu->fd);
+		if (msix_vcpu_stats_fd(vt[i].vcpu) >= 0)
+			close(msix_vcpu_stats_fd(vt[i].vcpu));
+	}
+	if (msix_vm_stats_fd(vm) >= 0)
+		close(msix_vm_stats_fd(vm));
 	close(vm->fd);
 	close(vm->kvm_fd);
 	for (i = 0; i < NR_VCPUS; i++) {

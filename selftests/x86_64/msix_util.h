@@ -20,6 +20,24 @@
 #include "processor.h"
 #include "apic.h"
 
+/*
+ * What another kernel series' libkvm names differently: its
+ * selftests/compat/SERIES/ is on the include path (patches/SERIES/series.mk).
+ */
+#if __has_include("msix_compat.h")
+#include "msix_compat.h"
+#endif
+
+/*
+ * The binary stats fds libkvm keeps open on a VM and its vCPUs, each of
+ * which keeps the VM alive (-1: 6.12's libkvm opens them only to read a
+ * statistic, and closes them with the VM).
+ */
+#ifndef msix_vm_stats_fd
+#define msix_vm_stats_fd(vm)		((void)(vm), -1)
+#define msix_vcpu_stats_fd(vcpu)	((void)(vcpu), -1)
+#endif
+
 #define MSIX_ENTRY_SIZE		16
 #define MSIX_CTRL_OFF		0xc
 #define MSIX_MASKBIT		1u
