@@ -222,7 +222,7 @@ endif
 check-all-kernels:
 	$(Q)tools/build/check-all-kernels.sh $(CURDIR)
 
-check-static: default-kernel tree
+check-static: tree
 	$(Q)PATCHDIR=$(PATCHDIR) tools/build/check-static.sh $(CURDIR) $(TREE)
 
 # Kbuild on the KVM tree with extra arguments, for check-static.sh:

@@ -37,10 +37,11 @@ root=$CHROOTS/$suite
 shift 2
 
 # Everything a module build against a Debian headers package needs, plus
-# what headers_install and static selftests need when built in here.
+# what headers_install and static selftests need when built in here, and
+# sparse for check-static (C=2).
 packages() {
 	echo "$1" make bc bison flex libelf-dev libssl-dev kmod cpio patch \
-	     rsync xz-utils zstd python3 dwarves libc6-dev gcc binutils
+	     rsync xz-utils zstd python3 dwarves libc6-dev gcc binutils sparse
 }
 
 # Mount what CMD needs, then run it; called by "run" inside its own mount
