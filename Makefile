@@ -249,8 +249,9 @@ check-debug: default-kernel all
 
 # The upstream x86_64 KVM selftests on the stock modules and on the project's,
 # in the same VM image; fails if the pass/skip/fail sets differ.
-check-upstream: default-kernel modules headers tree
-	$(Q)tools/regress/upstream-selftests.sh $(CURDIR) $(BUILD)
+check-upstream: modules headers tree
+	$(Q)SERIES=$(SERIES) KSELFTEST_X86=$(KSELFTEST_X86) \
+		tools/regress/upstream-selftests.sh $(CURDIR) $(BUILD)
 
 # QEMU 10.2.2 from Debian's source package: stock, and with the series in
 # tools/qemu/patches; Documentation/virt/kvm/msix-qemu.rst.

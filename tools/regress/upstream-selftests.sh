@@ -19,7 +19,10 @@
 #   --compare-only   do not build or boot; compare the logs of the last run
 #   --only 'a b'     run only these tests (paths as in the Makefile)
 # env:   TEST_TIMEOUT seconds per program in the VM (default 180),
-#        VM_TIMEOUT seconds per VM (default 900), KVER as run-vm.sh
+#        VM_TIMEOUT seconds per VM (default 900), KVER as run-vm.sh,
+#        KSELFTEST_X86 libkvm's x86 directory (x86_64, or x86 since 6.14),
+#        SERIES the kernel series: its lists are tools/regress/SERIES/*.txt
+#        when there are any (6.12's are tools/regress/*.txt)
 set -euo pipefail
 
 project=$1
@@ -37,6 +40,11 @@ while [ $# -gt 0 ]; do
 done
 
 here=$project/tools/regress
+lists=$here
+if [ -n "${SERIES:-}" ] && [ -d "$here/$SERIES" ]; then
+	lists=$here/$SERIES
+fi
+x86=${KSELFTEST_X86:-x86_64}
 kvmst=$build/linux/tools/testing/selftests/kvm
 out=$build/upstream-selftests
 # run-vm.sh gets a --build directory of its own, so that its initramfs and
@@ -60,18 +68,18 @@ read_list() {
 		printf '%s\t%s\n' "$name" "$reason"
 	done
 }
-excluded=$(read_list "$here/excluded.txt")
-allowed=$(read_list "$here/known-differences.txt")
+excluded=$(read_list "$lists/excluded.txt")
+allowed=$(read_list "$lists/known-differences.txt")
 
 # shellcheck disable=SC2016 # $(...) is make's, in a makefile
 # The program list comes from the Makefile itself, so a new upstream test is
 # picked up (and must be run or excluded) without editing this script.
 all=$(make -s --no-print-directory -C "$kvmst" -f Makefile \
-	-f <(printf 'kvm-msix-list:\n\t@echo $(TEST_GEN_PROGS_x86_64)\n') \
-	OUTPUT="$out/obj" kvm-msix-list | tr ' ' '\n' | grep -v '^x86_64/msix_' | sort)
+	-f <(printf 'kvm-msix-list:\n\t@echo $(TEST_GEN_PROGS_%s)\n' "$x86") \
+	OUTPUT="$out/obj" kvm-msix-list | tr ' ' '\n' | grep -v "^$x86/msix_" | sort)
 for name in $(cut -f1 <<< "$excluded") $(cut -f1 <<< "$allowed"); do
 	grep -qx "$name" <<< "$all" ||
-		{ echo "$0: '$name' is listed but is no upstream x86_64 test" >&2; exit 1; }
+		{ echo "$0: '$name' is listed but is no upstream $x86 test" >&2; exit 1; }
 done
 tests=$(grep -vxF -f <(cut -f1 <<< "$excluded"; echo '#none') <<< "$all")
 if [ -n "$only" ]; then
@@ -84,7 +92,7 @@ if [ -z "$compare_only" ]; then
 	# Built as `make selftests` builds the project's own, static against
 	# the patched uapi headers (which only add to the stock ones), but in
 	# an OUTPUT of their own so the two builds never race on libkvm.
-	echo "  BUILD   $(wc -l <<< "$all") upstream x86_64 KVM selftests in ${out#"$project"/}/obj"
+	echo "  BUILD   $(wc -l <<< "$all") upstream $x86 KVM selftests in ${out#"$project"/}/obj"
 	mkdir -p "$out/obj"
 	targets=()
 	for t in $all; do
@@ -214,7 +222,7 @@ echo
 echo "stock: $(summary stock); project: $(summary project)"
 echo "VM wall time: stock $(cat "$out/stock.wall" 2>/dev/null || echo ?)s," \
      "project $(cat "$out/project.wall" 2>/dev/null || echo ?)s;" \
-     "$ntests tests run, $(grep -c . <<< "$excluded" || true) excluded (tools/regress/excluded.txt)"
+     "$ntests tests run, $(grep -c . <<< "$excluded" || true) excluded (${lists#"$project"/}/excluded.txt)"
 echo "logs: $vmbuild/vm/console-tests{-stock,}.log.txt"
 if [ "$status" -ne 0 ]; then
 	echo "upstream selftests: $diffs tests differ between stock and project," \
