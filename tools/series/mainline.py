@@ -6,6 +6,8 @@
   mainline.py doc IN OUT            a document, mainline paths, no
                                     out-of-tree numbers
   mainline.py api API_RST DIR       api.rst with DIR/api-[458].rst inserted
+  mainline.py selftest IN OUT       a selftest source on mainline's libkvm,
+                                    without the compat names for 6.12's
 
 The out-of-tree header takes numbers far outside mainline's ranges; a
 mainline series takes the next free ones instead: capabilities and exit
@@ -89,6 +91,17 @@ def api(path, here):
     open(path, 'w').write(paths(s))
 
 
+def selftest(src, dst):
+    s = open(src).read()
+    # The compat hooks for other series' libkvm (selftests/compat/).
+    s = re.sub(r'/\*\n \* What another kernel series\' libkvm names.*?#endif\n\n'
+               r'/\*\n \* The binary stats fds.*?#endif\n\n', '', s, flags=re.S)
+    s = re.sub(r'\bvm_vaddr_t\b', 'gva_t', s)
+    s = re.sub(r'\bmsix_(vm|vcpu)_stats_fd\(([\w.\[\]>-]+)\)', r'\2->stats.fd', s)
+    assert 'msix_compat' not in s and 'stats_fd(' not in s, src
+    open(dst, 'w').write(paths(s))
+
+
 if __name__ == '__main__':
     cmd, args = sys.argv[1], sys.argv[2:]
-    {'uapi': uapi, 'doc': doc, 'api': api}[cmd](*args)
+    {'uapi': uapi, 'doc': doc, 'api': api, 'selftest': selftest}[cmd](*args)

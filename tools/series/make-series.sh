@@ -118,7 +118,7 @@ g am -q "$(hook 0005)"
 st=tools/testing/selftests/kvm/x86
 [ -d $st ] || st=tools/testing/selftests/kvm/x86_64
 for t in "$project"/selftests/x86_64/*.[ch]; do
-	cp "$t" $st/
+	$py selftest "$t" "$st/${t##*/}"
 	git add -f "$st/${t##*/}"
 done
 g commit -q --amend --no-edit
