@@ -19,7 +19,7 @@ fi
 
 pkgs=(
 	make build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils
-	kmod patch rsync python3 zstd
+	kmod patch rsync python3 python3-ply zstd
 	"${kernel[@]}"
 	# kernels of other Debian suites: their toolchain chroots (chroot.sh)
 	debootstrap

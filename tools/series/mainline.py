@@ -6,6 +6,9 @@
   mainline.py doc IN OUT            a document, mainline paths, no
                                     out-of-tree numbers
   mainline.py api API_RST DIR       api.rst with DIR/api-[458].rst inserted
+  mainline.py source IN OUT         a kernel source with mainline's idioms
+                                    (kzalloc_obj(), 7.0) where older
+                                    kernels lack them
   mainline.py selftest IN OUT       a selftest source on mainline's libkvm,
                                     without the compat names for 6.12's
 
@@ -91,6 +94,12 @@ def api(path, here):
     open(path, 'w').write(paths(s))
 
 
+def source(src, dst):
+    s = open(src).read()
+    s = re.sub(r'\bkzalloc\(sizeof\((\*[\w\[\].>-]+)\), ', r'kzalloc_obj(\1, ', s)
+    open(dst, 'w').write(paths(s))
+
+
 def selftest(src, dst):
     s = open(src).read()
     # The compat hooks for other series' libkvm (selftests/compat/).
@@ -104,4 +113,4 @@ def selftest(src, dst):
 
 if __name__ == '__main__':
     cmd, args = sys.argv[1], sys.argv[2:]
-    {'uapi': uapi, 'doc': doc, 'api': api, 'selftest': selftest}[cmd](*args)
+    {'uapi': uapi, 'doc': doc, 'api': api, 'selftest': selftest, 'source': source}[cmd](*args)

@@ -83,7 +83,7 @@ add_paragraph "Document the ioctls, the exit and the capabilities in api.rst."
 
 # 2. hooks, with the header kvm_main.c includes
 g am -q "$(hook 0002)"
-cp "$project/virt/kvm/msix.h" virt/kvm/msix.h
+$py source "$project/virt/kvm/msix.h" virt/kvm/msix.h
 git add -f virt/kvm/msix.h
 g commit -q --amend --no-edit
 
@@ -91,7 +91,9 @@ g commit -q --amend --no-edit
 g am -q "$(hook 0003)"
 
 # 4. the device and its documentation
-cp "$project/virt/kvm/msix.c" "$project/virt/kvm/msix_decode.h" virt/kvm/
+for f in msix.c msix_decode.h; do
+	$py source "$project/virt/kvm/$f" virt/kvm/$f
+done
 for d in msix msix-vfio; do
 	$py doc "$project/Documentation/virt/kvm/$d.rst" \
 		"Documentation/virt/kvm/x86/$d.rst"
