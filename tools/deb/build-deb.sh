@@ -28,7 +28,8 @@ rm -rf "$deb"/kvm-msix-[0-9]* "$deb"/kvm-msix_* "$deb"/kvm-msix-dkms_*
 mkdir -p "$stage/ksrc" "$stage/patches"
 (cd "$project" && cp -a --parents Makefile Kbuild virt/kvm/msix.c virt/kvm/msix.h \
 	virt/kvm/msix_decode.h uapi include tools/build/prepare-tree.sh \
-	tools/build/version.sh tools/deb/dkms-build.sh debian "$stage/")
+	tools/build/version.sh tools/build/kernels.sh tools/deb/dkms-build.sh debian \
+	"$stage/")
 echo "$version $commit" > "$stage/VERSION"
 
 {
