@@ -7,11 +7,11 @@
 #   1. uAPI          patches/7.2/0001 + include/uapi/linux/kvm_msix.h, with
 #                    the next free mainline numbers in place of the
 #                    out-of-tree ones, + api.rst sections 4, 5 and 8
-#                    (tools/series/api-[458].rst)
+#                    (tools/series/api-[458].rst) and
+#                    Documentation/virt/kvm/x86/msix.rst, msix-vfio.rst
 #   2. hooks         patches/7.2/0002 + virt/kvm/msix.h
 #   3. delivery      patches/7.2/0003
-#   4. the device    virt/kvm/msix.c, msix_decode.h and
-#                    Documentation/virt/kvm/x86/msix.rst (device.msg)
+#   4. the device    virt/kvm/msix.c, msix_decode.h (device.msg)
 #   5. x86           patches/7.2/0004: the exit and CONFIG_KVM_MSIX
 #   6. selftests     patches/7.2/0005 + selftests/x86_64/* in x86/
 #
@@ -77,9 +77,20 @@ g am -q "$(hook 0001)"
 $py uapi include/uapi/linux/kvm.h "$project/uapi/linux/kvm_msix.h" \
 	include/uapi/linux/kvm_msix.h
 $py api Documentation/virt/kvm/api.rst "$here"
-git add -f include/uapi/linux/kvm_msix.h Documentation/virt/kvm/api.rst
+# The guide the api.rst entries point to comes with them.
+for d in msix msix-vfio; do
+	$py doc "$project/Documentation/virt/kvm/$d.rst" \
+		"Documentation/virt/kvm/x86/$d.rst"
+done
+sed -i 's/^   mmu$/   mmu\n   msix\n   msix-vfio/' Documentation/virt/kvm/x86/index.rst
+grep -q '^   msix$' Documentation/virt/kvm/x86/index.rst ||
+	{ echo "$0: no place for msix in x86/index.rst" >&2; exit 1; }
+git add -f include/uapi/linux/kvm_msix.h Documentation/virt/kvm/api.rst \
+	Documentation/virt/kvm/x86/msix.rst Documentation/virt/kvm/x86/msix-vfio.rst \
+	Documentation/virt/kvm/x86/index.rst
 g commit -q --amend --no-edit
-add_paragraph "Document the ioctls, the exit and the capabilities in api.rst."
+add_paragraph "Document the ioctls, the exit and the capabilities in api.rst, and the
+rules in Documentation/virt/kvm/x86/msix.rst."
 
 # 2. hooks, with the header kvm_main.c includes
 g am -q "$(hook 0002)"
@@ -94,16 +105,7 @@ g am -q "$(hook 0003)"
 for f in msix.c msix_decode.h; do
 	$py source "$project/virt/kvm/$f" virt/kvm/$f
 done
-for d in msix msix-vfio; do
-	$py doc "$project/Documentation/virt/kvm/$d.rst" \
-		"Documentation/virt/kvm/x86/$d.rst"
-done
-sed -i 's/^   mmu$/   mmu\n   msix\n   msix-vfio/' Documentation/virt/kvm/x86/index.rst
-grep -q '^   msix$' Documentation/virt/kvm/x86/index.rst ||
-	{ echo "$0: no place for msix in x86/index.rst" >&2; exit 1; }
-git add -f virt/kvm/msix.c virt/kvm/msix_decode.h \
-	Documentation/virt/kvm/x86/msix.rst Documentation/virt/kvm/x86/msix-vfio.rst \
-	Documentation/virt/kvm/x86/index.rst
+git add -f virt/kvm/msix.c virt/kvm/msix_decode.h
 {
 	cat "$here/device.msg"
 	echo
