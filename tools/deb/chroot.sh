@@ -29,8 +29,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
 fi
 
 here=$(cd "$(dirname "$0")" && pwd)
-uri=$("$here/debian-uri.sh")
-sec=$("$here/debian-uri.sh" --security)
+uri=$("$here/../build/debian-apt.sh" --uri)
+sec=$("$here/../build/debian-apt.sh" --security-uri)
 
 # The base system, once.
 if [ ! -e "$root/.kvm-msix-debootstrap" ]; then

@@ -23,7 +23,7 @@
 #
 # The source package comes from the machine's own Debian mirror with apt:
 # the machine's lists for its own suite, a private apt configuration under
-# BUILD/deb/apt for another (debian-uri.sh); the machine's packages are not
+# BUILD/deb/apt for another (tools/build/debian-apt.sh); the machine's packages are not
 # touched.  An installed /usr/src/linux-source-SERIES.tar.xz of the right
 # version is used as it is.
 #
@@ -42,37 +42,15 @@ out=$6
 host_suite=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)
 if [ "$suite" != "$host_suite" ]; then
 	apt=$build/deb/apt/$suite
-	mkdir -p "$apt"/{lists/partial,archives/partial,sources.list.d,prefs.d}
-	uri=$("$here/debian-uri.sh")
-	sec=$("$here/debian-uri.sh" --security)
-	{
-		echo "deb $uri $suite main"
-		case "$suite" in
-		sid|unstable|experimental) ;;
-		*) [ -z "$sec" ] || echo "deb $sec $suite-security main" ;;
-		esac
-	} > "$apt/sources.list"
-	cat > "$apt/apt.conf" <<-EOT
-	Dir::Etc::SourceList "$apt/sources.list";
-	Dir::Etc::SourceParts "$apt/sources.list.d";
-	Dir::Etc::Preferences "$apt/prefs";
-	Dir::Etc::PreferencesParts "$apt/prefs.d";
-	Dir::State::Lists "$apt/lists";
-	Dir::Cache "$apt";
-	Dir::Cache::archives "$apt/archives";
-	Dir::State::status "/var/lib/dpkg/status";
-	APT::Architecture "amd64";
-	Acquire::Languages "none";
-	APT::Sandbox::User "root";
-	EOT
-	touch "$apt/prefs"
+	suites=$suite
+	case "$suite" in
+	sid|unstable|experimental) ;;
+	*) [ -z "$("$here/../build/debian-apt.sh" --security-uri)" ] ||
+		suites="$suite $suite-security" ;;
+	esac
+	# shellcheck disable=SC2086
+	"$here/../build/debian-apt.sh" "$apt" $suites >&2
 	export APT_CONFIG=$apt/apt.conf
-	if [ ! -e "$apt/lists/.updated" ] ||
-	   [ -n "$(find "$apt/lists/.updated" -mmin +1440)" ]; then
-		echo "  APT     update ($suite)" >&2
-		apt-get update -qq >&2
-		touch "$apt/lists/.updated"
-	fi
 fi
 
 debver=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null |
