@@ -162,7 +162,8 @@ for cfg in $CONFIGS; do
 	grep -q "^RUN $cfg qemu_exit" "$log" || missing="$missing $cfg"
 done
 if [ -n "$missing" ] &&
-   grep -q '^# VM did not finish (qemu exit 124' "$out/run-vm.out"; then
+   grep -q -e '^# VM did not finish (qemu exit 124' \
+	-e 'terminating on signal 15 from pid [0-9]* (timeout)' "$out/run-vm.out"; then
 	echo "  RERUN  $missing (L1 timed out; tcg-freeze)"
 	pat=$(for cfg in $missing; do printf '%s\n' "^RUN $cfg " "^MSIX $cfg " \
 		"^MSIX-MMIO $cfg " "^L2|$cfg|"; done)
